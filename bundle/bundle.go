@@ -1,0 +1,105 @@
+// Package bundle assembles Sigstore bundles (v0.3, protobuf-specs types) and writes them
+// atomically: a bundle file either exists whole or not at all.
+package bundle
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+)
+
+// MediaType is the v0.3 bundle media type.
+const MediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+// MessageSignature is what a blob signature bundle holds.
+type MessageSignature struct {
+	Certificate []byte // leaf certificate DER (keyless); nil in key mode
+	KeyHint     string // key mode: the key's identifier
+	Digest      []byte // SHA-256 of the artifact
+	Signature   []byte
+	TlogEntries []*rekorpb.TransparencyLogEntry
+	Timestamps  [][]byte // DER TimeStampResp each
+}
+
+// New assembles and validates a bundle.
+func New(m MessageSignature) (*sgbundle.Bundle, error) {
+	vm := &protobundle.VerificationMaterial{TlogEntries: m.TlogEntries}
+	switch {
+	case m.Certificate != nil:
+		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: m.Certificate}}
+	case m.KeyHint != "":
+		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: m.KeyHint}}
+	default:
+		return nil, errors.New("bundle: neither a certificate nor a key hint")
+	}
+	if len(m.Timestamps) > 0 {
+		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
+		for _, t := range m.Timestamps {
+			vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
+				&protocommon.RFC3161SignedTimestamp{SignedTimestamp: t})
+		}
+	}
+	pb := &protobundle.Bundle{
+		MediaType:            MediaType,
+		VerificationMaterial: vm,
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: m.Digest},
+			Signature:     m.Signature,
+		}},
+	}
+	b, err := sgbundle.NewBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	return b, nil
+}
+
+// WriteFile writes b to path atomically: a temporary file in the same directory, synced,
+// then renamed over path. On any error nothing is left at path or beside it.
+func WriteFile(path string, b *sgbundle.Bundle) error {
+	data, err := b.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("bundle: encode: %w", err)
+	}
+	return writeAtomic(path, data)
+}
+
+func writeAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("bundle: write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("bundle: write %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("bundle: sync %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("bundle: write %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

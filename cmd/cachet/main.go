@@ -1,0 +1,126 @@
+// Command cachet signs and verifies software in GitHub workflows with Sigstore.
+//
+// It only parses flags (or the action's INPUT_* variables) and calls the library; one
+// exit point turns an error into a `::error::` annotation (in Actions) and an exit code:
+//
+//	0  success
+//	1  failure: a service, an artifact or a verification failed
+//	2  usage: bad flags or inputs (a missing file, a glob that matches nothing)
+//	3  refused: the identity token or the expectations do not allow signing
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// Exit codes; stable, documented in the README.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitRefused = 3
+)
+
+var version = "dev"
+
+// env is the process as a value: tests run commands without touching the real one.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func (e *env) action() *githubactions.Action {
+	return githubactions.New(githubactions.WithGetenv(e.getenv), githubactions.WithWriter(e.stdout))
+}
+
+func (e *env) inActions() bool { return e.getenv("GITHUB_ACTIONS") == "true" }
+
+// usageError is bad input from the user.
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// refusedError is a decision not to sign.
+type refusedError struct{ err error }
+
+func (r *refusedError) Error() string { return r.err.Error() }
+func (r *refusedError) Unwrap() error { return r.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: cachet <command> [flags]
+
+commands:
+  sign      sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)
+  version   print the version
+
+Run 'cachet <command> -h' for a command's flags.`
+
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		// In a container action the command may come as an input.
+		if c := e.getenv("INPUT_COMMAND"); c != "" {
+			args = []string{c}
+		} else {
+			fmt.Fprintln(e.stderr, usage)
+			return exitUsage
+		}
+	}
+	var err error
+	switch args[0] {
+	case "sign":
+		err = cmdSign(ctx, args[1:], e)
+	case "version":
+		fmt.Fprintln(e.stdout, "cachet", version)
+	case "-h", "--help", "help":
+		fmt.Fprintln(e.stdout, usage)
+	default:
+		err = usagef("unknown command %q\n%s", args[0], usage)
+	}
+	return report(err, e)
+}
+
+// report is the single exit point: one annotation, one code.
+func report(err error, e *env) int {
+	if err == nil {
+		return exitOK
+	}
+	code := exitFailure
+	var ue *usageError
+	var re *refusedError
+	switch {
+	case errors.As(err, &ue):
+		code = exitUsage
+	case errors.As(err, &re):
+		code = exitRefused
+	}
+	msg := err.Error()
+	if e.inActions() {
+		// An annotation is one line; the log keeps the whole message.
+		first, _, _ := strings.Cut(msg, "\n")
+		e.action().Errorf("%s", first)
+		if first != msg {
+			fmt.Fprintln(e.stderr, msg)
+		}
+	} else {
+		fmt.Fprintln(e.stderr, "cachet:", msg)
+	}
+	return code
+}

@@ -1,0 +1,153 @@
+// Command stackroot writes a Sigstore trusted_root.json for the local stack by asking the
+// servers the stack's own scripts just started on loopback for their keys: Fulcio's
+// trust bundle, Rekor's log key and the timestamp server's chain. That is trust on first
+// use, acceptable only because the harness started those servers itself; a real trusted
+// root comes from TUF or an operator.
+package main
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+func main() {
+	fulcioURL := flag.String("fulcio-url", "", "Fulcio base URL")
+	rekorURL := flag.String("rekor-url", "", "Rekor base URL")
+	tsaURL := flag.String("tsa-url", "", "timestamp server base URL (repeatable via comma-free multiple flags not supported; one)")
+	extraTSA := flag.String("extra-tsa-chain", "", "PEM chain file of another TSA to trust (leaf first)")
+	out := flag.String("out", "trusted_root.json", "output file")
+	flag.Parse()
+	if err := run(*fulcioURL, *rekorURL, *tsaURL, *extraTSA, *out); err != nil {
+		log.Fatalf("stackroot: %v", err)
+	}
+}
+
+func get(url string) ([]byte, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return b, nil
+}
+
+func run(fulcioURL, rekorURL, tsaURL, extraTSA, out string) error {
+	start := time.Now().Add(-time.Hour)
+	var cas []root.CertificateAuthority
+	if fulcioURL != "" {
+		b, err := get(fulcioURL + "/api/v2/trustBundle")
+		if err != nil {
+			return err
+		}
+		var tb struct {
+			Chains []struct {
+				Certificates []string `json:"certificates"`
+			} `json:"chains"`
+		}
+		if err := json.Unmarshal(b, &tb); err != nil {
+			return fmt.Errorf("fulcio trust bundle: %w", err)
+		}
+		for _, ch := range tb.Chains {
+			var certs []*x509.Certificate
+			for _, p := range ch.Certificates {
+				cs, err := cryptoutils.UnmarshalCertificatesFromPEM([]byte(p))
+				if err != nil {
+					return err
+				}
+				certs = append(certs, cs...)
+			}
+			if len(certs) == 0 {
+				continue
+			}
+			// Leaf-most first: the last one is the root.
+			cas = append(cas, &root.FulcioCertificateAuthority{
+				Root: certs[len(certs)-1], Intermediates: certs[:len(certs)-1],
+				ValidityPeriodStart: start, URI: fulcioURL,
+			})
+		}
+	}
+	tlogs := map[string]*root.TransparencyLog{}
+	if rekorURL != "" {
+		b, err := get(rekorURL + "/api/v1/log/publicKey")
+		if err != nil {
+			return err
+		}
+		pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
+		if err != nil {
+			return fmt.Errorf("rekor key: %w", err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return err
+		}
+		id := sha256.Sum256(der)
+		tlogs[fmt.Sprintf("%x", id)] = &root.TransparencyLog{
+			BaseURL: rekorURL, ID: id[:], ValidityPeriodStart: start,
+			HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
+		}
+	}
+	var tsas []root.TimestampingAuthority
+	addTSA := func(pemChain []byte, uri string) error {
+		certs, err := cryptoutils.UnmarshalCertificatesFromPEM(pemChain)
+		if err != nil || len(certs) == 0 {
+			return fmt.Errorf("tsa chain %s: %v", uri, err)
+		}
+		ta := &root.SigstoreTimestampingAuthority{Leaf: certs[0], Root: certs[len(certs)-1], ValidityPeriodStart: start, URI: uri}
+		if len(certs) > 2 {
+			ta.Intermediates = certs[1 : len(certs)-1]
+		}
+		tsas = append(tsas, ta)
+		return nil
+	}
+	if tsaURL != "" {
+		b, err := get(tsaURL + "/api/v1/timestamp/certchain")
+		if err != nil {
+			return err
+		}
+		if err := addTSA(b, tsaURL); err != nil {
+			return err
+		}
+	}
+	if extraTSA != "" {
+		b, err := os.ReadFile(extraTSA)
+		if err != nil {
+			return err
+		}
+		if err := addTSA(b, "file://"+extraTSA); err != nil {
+			return err
+		}
+	}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, nil, tsas, tlogs)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(tr, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := out + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, out)
+}

@@ -1,0 +1,194 @@
+package keyless
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// DefaultIssuer is GitHub.com's Actions OIDC issuer.
+const DefaultIssuer = "https://token.actions.githubusercontent.com"
+
+// Audience is the audience Fulcio requires of an identity token.
+const Audience = "sigstore"
+
+var (
+	// ErrNoTokenPermission means the job cannot ask for an OIDC token.
+	ErrNoTokenPermission = errors.New("no OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set; " +
+		"add `permissions: id-token: write` to the job (or pass --identity-token for local use)")
+	// ErrMalformedToken means the token is not a well-formed JWT.
+	ErrMalformedToken = errors.New("malformed identity token")
+	// ErrTokenInvalid means the token failed verification (signature, audience, expiry).
+	ErrTokenInvalid = errors.New("identity token rejected")
+	// ErrIssuerNotConfigured means the token comes from an issuer cachet was not told to trust.
+	ErrIssuerNotConfigured = errors.New("identity token issuer is not the configured issuer")
+)
+
+// FetchRunnerToken asks the runner's token endpoint for an ID token with the given
+// audience, as actions/core getIDToken does. getenv reads the runner's environment.
+func FetchRunnerToken(ctx context.Context, client *http.Client, getenv func(string) string, audience string) (string, error) {
+	reqURL, reqTok := getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	if reqURL == "" || reqTok == "" {
+		return "", ErrNoTokenPermission
+	}
+	u, err := url.Parse(reqURL)
+	if err != nil {
+		return "", fmt.Errorf("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("audience", audience)
+	u.RawQuery = q.Encode()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	var lastErr error
+	for attempt := range 3 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		tok, retry, err := fetchOnce(ctx, client, u.String(), reqTok)
+		if err == nil {
+			return tok, nil
+		}
+		lastErr = err
+		if !retry {
+			break
+		}
+	}
+	return "", fmt.Errorf("request OIDC token from the runner: %w", lastErr)
+}
+
+func fetchOnce(ctx context.Context, client *http.Client, u, bearer string) (tok string, retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", false, err
+	}
+	req.Header.Set("Authorization", "bearer "+bearer)
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", true, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", true, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", resp.StatusCode >= 500 || resp.StatusCode == 429,
+			fmt.Errorf("token endpoint answered %s (is `permissions: id-token: write` set on the job?)", resp.Status)
+	}
+	var v struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || v.Value == "" {
+		return "", false, errors.New("token endpoint answered without a token value")
+	}
+	return v.Value, false, nil
+}
+
+// Verifier verifies GitHub Actions ID tokens locally against the issuer's published keys.
+type Verifier struct {
+	// Issuer is the one issuer trusted: DefaultIssuer, an enterprise issuer
+	// (DefaultIssuer + "/<enterprise-slug>"), or a GHES host's issuer.
+	Issuer string
+	// Audience is required in "aud"; Audience ("sigstore") when empty.
+	Audience string
+	// HTTPClient fetches discovery and JWKS; http.DefaultClient when nil.
+	HTTPClient *http.Client
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Skew is the clock skew tolerated on exp, nbf and iat; one minute when zero.
+	Skew time.Duration
+}
+
+// Verify checks the token's signature against the issuer's JWKS, its issuer, audience,
+// and validity period, and returns its claims. The error never contains the token.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	unverified, err := peekClaims(raw)
+	if err != nil {
+		return nil, err
+	}
+	issuer := strings.TrimSuffix(v.Issuer, "/")
+	if issuer == "" {
+		return nil, fmt.Errorf("%w: no issuer configured; set --oidc-issuer", ErrIssuerNotConfigured)
+	}
+	if unverified.Issuer != issuer {
+		return nil, fmt.Errorf("%w: token issuer %q, configured %q; set --oidc-issuer to the job's issuer", ErrIssuerNotConfigured, unverified.Issuer, issuer)
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	skew := v.Skew
+	if skew == 0 {
+		skew = time.Minute
+	}
+	aud := v.Audience
+	if aud == "" {
+		aud = Audience
+	}
+	hc := v.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	octx := oidc.ClientContext(ctx, hc)
+	provider, err := oidc.NewProvider(octx, issuer)
+	if err != nil {
+		return nil, fmt.Errorf("fetch the discovery document of %s: %w", issuer, err)
+	}
+	// Expiry is checked below with our own, smaller skew (go-oidc allows five minutes).
+	idt, err := provider.Verifier(&oidc.Config{ClientID: aud, SkipExpiryCheck: true, Now: now}).Verify(octx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrTokenInvalid, scrub(err.Error(), raw))
+	}
+	t := now()
+	if idt.Expiry.IsZero() || t.After(idt.Expiry.Add(skew)) {
+		return nil, fmt.Errorf("%w: expired at %s; request a fresh token (they live about 5 minutes)", ErrTokenInvalid, idt.Expiry.UTC().Format(time.RFC3339))
+	}
+	if !idt.IssuedAt.IsZero() && idt.IssuedAt.After(t.Add(skew)) {
+		return nil, fmt.Errorf("%w: issued in the future (%s); check the clock", ErrTokenInvalid, idt.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	var c Claims
+	if err := idt.Claims(&c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedToken, err)
+	}
+	if c.Issuer != issuer {
+		return nil, fmt.Errorf("%w: token issuer %q", ErrIssuerNotConfigured, c.Issuer)
+	}
+	return &c, nil
+}
+
+// peekClaims decodes the payload without verifying it, for routing and messages only.
+func peekClaims(raw string) (*Claims, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("%w: want three dot-separated parts, got %d", ErrMalformedToken, len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformedToken)
+	}
+	return ParseClaims(payload)
+}
+
+// scrub removes the token from a library message, should one ever echo it.
+func scrub(msg, secret string) string {
+	if secret == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, secret, "[token]")
+}

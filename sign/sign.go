@@ -1,0 +1,170 @@
+// Package sign is the one signing pipeline keyless and key mode share: hash the artifact
+// (streaming), sign its digest, record the signature in the transparency log, timestamp
+// it, assemble the bundle, verify the whole bundle offline against the trusted root and
+// the expected identity, and only then write it atomically. The signer and the
+// verification material (a Fulcio certificate, or a key hint) are the only differences
+// between the modes.
+//
+// It refuses to write a bundle it could not verify itself: a log answer or a timestamp
+// that does not check out fails the artifact, and nothing is left behind.
+package sign
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cachet-sign/cachet/bundle"
+	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/tlog"
+	"github.com/cachet-sign/cachet/tsa"
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+// Pipeline signs artifacts with one signer and one piece of verification material.
+type Pipeline struct {
+	Signer      crypto.Signer
+	Certificate []byte // leaf DER (keyless)
+	KeyHint     string // key mode
+	Rekor       *tlog.Rekor
+	TSA         *tsa.Client
+	// Verify checks a finished bundle offline before it is written (trusted root,
+	// identity, digest). Required: a pipeline without it refuses to run.
+	Verify func(b *sgbundle.Bundle, digest []byte) error
+	Audit  *audit.Logger
+	// AuditFields fill the identity part of audit events.
+	SAN, Issuer, CertSerial string
+}
+
+// Subject is one artifact to sign.
+type Subject struct {
+	Path   string // file to hash; empty when Digest is given
+	Name   string // for messages and audit; Path when empty
+	Digest []byte // SHA-256, when the artifact is not here
+	Bundle string // where to write the bundle
+}
+
+// Result is what happened to one subject.
+type Result struct {
+	Subject  Subject
+	Digest   []byte
+	LogIndex int64
+	Err      error
+}
+
+// HashFile streams path through SHA-256.
+func HashFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return h.Sum(nil), nil
+}
+
+// Sign runs the pipeline for one subject. On error no bundle is written.
+func (p *Pipeline) Sign(ctx context.Context, s Subject) Result {
+	res := Result{Subject: s, LogIndex: -1}
+	if s.Name == "" {
+		s.Name = s.Path
+		res.Subject.Name = s.Path
+	}
+	res.Err = p.sign(ctx, s, &res)
+	ev := audit.Event{Event: "codesign.keyless.signed", Artifact: s.Name, SAN: p.SAN, Issuer: p.Issuer, CertSerial: p.CertSerial}
+	if p.Certificate == nil {
+		ev.Event = "codesign.signed"
+	}
+	if res.Digest != nil {
+		ev.Digest = "sha256:" + hex.EncodeToString(res.Digest)
+	}
+	if res.Err != nil {
+		ev.Event = "codesign.keyless.failed"
+		if p.Certificate == nil {
+			ev.Event = "codesign.failed"
+		}
+		ev.Reason = res.Err.Error()
+	} else {
+		idx := res.LogIndex
+		if idx >= 0 {
+			ev.LogIndex = &idx
+		}
+		ev.Bundle = s.Bundle
+	}
+	if err := p.Audit.Log(ev); err != nil && res.Err == nil {
+		// The bundle is written, but a decision that could not be audited is a failure.
+		res.Err = fmt.Errorf("audit log: %w", err)
+	}
+	return res
+}
+
+func (p *Pipeline) sign(ctx context.Context, s Subject, res *Result) error {
+	if p.Verify == nil {
+		return errors.New("sign: pipeline has no verification step")
+	}
+	digest := s.Digest
+	if digest == nil {
+		var err error
+		if digest, err = HashFile(s.Path); err != nil {
+			return err
+		}
+	}
+	if len(digest) != sha256.Size {
+		return fmt.Errorf("digest of %s is %d bytes, want SHA-256", s.Name, len(digest))
+	}
+	res.Digest = digest
+	sig, err := p.Signer.Sign(rand.Reader, digest, crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	var entries []*rekorpb.TransparencyLogEntry
+	if p.Rekor != nil {
+		pemBytes, err := p.publicPEM()
+		if err != nil {
+			return err
+		}
+		tle, err := p.Rekor.Add(ctx, tlog.HashedRekord{Digest: digest, Signature: sig, PublicPEM: pemBytes})
+		if err != nil {
+			return err
+		}
+		entries = append(entries, tle)
+		res.LogIndex = tle.GetLogIndex()
+	}
+	var stamps [][]byte
+	if p.TSA != nil {
+		toks, err := p.TSA.Timestamp(ctx, sig)
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			stamps = append(stamps, t.Response)
+		}
+	}
+	b, err := bundle.New(bundle.MessageSignature{Certificate: p.Certificate, KeyHint: p.KeyHint, Digest: digest,
+		Signature: sig, TlogEntries: entries, Timestamps: stamps})
+	if err != nil {
+		return err
+	}
+	if err := p.Verify(b, digest); err != nil {
+		return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+	}
+	return bundle.WriteFile(s.Bundle, b)
+}
+
+func (p *Pipeline) publicPEM() ([]byte, error) {
+	if p.Certificate != nil {
+		return cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, p.Certificate), nil
+	}
+	return cryptoutils.MarshalPublicKeyToPEM(p.Signer.Public())
+}

@@ -1,0 +1,215 @@
+// Package tsa is cachet's RFC 3161 side: a client that asks one or more timestamp
+// authorities for tokens over a signature and binds every answer to its request.
+//
+// The client refuses a response unless its status is granted, its message imprint and
+// nonce (and policy, when one was asked) equal the request's, its genTime is within the
+// allowed skew of the local clock, and its signature verifies up to a TSA in the trusted
+// root with a critical timeStamping EKU. Encoding is github.com/digitorus/timestamp's;
+// the checks are ours.
+package tsa
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/digitorus/timestamp"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// Mode says how many authorities must answer.
+type Mode int
+
+const (
+	// Any: the first valid token wins; the next authority is tried on failure.
+	Any Mode = iota
+	// All: a valid token from every authority, or an error.
+	All
+)
+
+// ErrUnbound means a response does not answer our request.
+var ErrUnbound = errors.New("tsa: response does not match the request")
+
+// Client requests timestamps.
+type Client struct {
+	URLs       []string // full endpoint URLs, e.g. https://timestamp.sigstore.dev/api/v1/timestamp
+	Mode       Mode
+	Policy     asn1.ObjectIdentifier // requested policy; any when nil
+	Trusted    []root.TimestampingAuthority
+	HTTPClient *http.Client
+	Retries    int // retries on transport errors, 429 and 5xx; 0 means 3
+	Backoff    func(n int) time.Duration
+	Now        func() time.Time
+	Skew       time.Duration // allowed |genTime - now|; 1 minute when zero
+	Rand       io.Reader
+}
+
+// Token is one verified timestamp: the DER TimeStampResp as Sigstore bundles carry it.
+type Token struct {
+	URL      string
+	Response []byte
+	Time     time.Time
+}
+
+// Timestamp gets tokens over signature (imprint: SHA-256 of the signature bytes, as
+// Sigstore bundles expect).
+func (c *Client) Timestamp(ctx context.Context, signature []byte) ([]Token, error) {
+	if len(c.URLs) == 0 {
+		return nil, errors.New("tsa: no timestamp authority URL")
+	}
+	var toks []Token
+	var errs []error
+	for _, u := range c.URLs {
+		t, err := c.one(ctx, u, signature)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", u, err))
+			if c.Mode == All {
+				return nil, errors.Join(errs...)
+			}
+			continue
+		}
+		toks = append(toks, t)
+		if c.Mode == Any {
+			return toks, nil
+		}
+	}
+	if len(toks) == 0 {
+		return nil, errors.Join(errs...)
+	}
+	return toks, nil
+}
+
+func (c *Client) one(ctx context.Context, url string, signature []byte) (Token, error) {
+	rnd := c.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	nonce, err := rand.Int(rnd, new(big.Int).Lsh(big.NewInt(1), 63))
+	if err != nil {
+		return Token{}, err
+	}
+	sum := sha256.Sum256(signature)
+	req := timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Nonce: nonce, Certificates: true, TSAPolicyOID: c.Policy}
+	der, err := req.Marshal()
+	if err != nil {
+		return Token{}, err
+	}
+	resp, err := c.post(ctx, url, der)
+	if err != nil {
+		return Token{}, err
+	}
+	ts, err := c.Check(resp, &req, signature)
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{URL: url, Response: resp, Time: ts.Time}, nil
+}
+
+// Check binds a DER TimeStampResp to req and verifies it against the trusted TSAs.
+func (c *Client) Check(resp []byte, req *timestamp.Request, signature []byte) (*timestamp.Timestamp, error) {
+	ts, err := timestamp.ParseResponse(resp)
+	if err != nil {
+		return nil, fmt.Errorf("tsa: response refused or malformed: %w", err)
+	}
+	if ts.HashAlgorithm != req.HashAlgorithm || !bytes.Equal(ts.HashedMessage, req.HashedMessage) {
+		return nil, fmt.Errorf("%w: message imprint differs", ErrUnbound)
+	}
+	if req.Nonce != nil && (ts.Nonce == nil || ts.Nonce.Cmp(req.Nonce) != 0) {
+		return nil, fmt.Errorf("%w: nonce differs (a replayed or foreign response)", ErrUnbound)
+	}
+	if len(req.TSAPolicyOID) > 0 && !ts.Policy.Equal(req.TSAPolicyOID) {
+		return nil, fmt.Errorf("%w: policy %v, asked %v", ErrUnbound, ts.Policy, req.TSAPolicyOID)
+	}
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	skew := c.Skew
+	if skew == 0 {
+		skew = time.Minute
+	}
+	if d := ts.Time.Sub(now); d > skew || d < -skew {
+		return nil, fmt.Errorf("%w: genTime %s is %s from local time", ErrUnbound, ts.Time.UTC().Format(time.RFC3339), d.Round(time.Second))
+	}
+	if len(c.Trusted) == 0 {
+		return nil, errors.New("tsa: no trusted timestamp authority in the trusted root; add it, or drop --timestamp-server-url")
+	}
+	var errs []error
+	for _, ta := range c.Trusted {
+		// Verify checks the CMS signature, the chain to the TSA's root, the critical
+		// timeStamping EKU and the imprint over signature (sigstore-go / timestamp-authority).
+		if _, err := ta.Verify(resp, signature); err == nil {
+			return ts, nil
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	return nil, fmt.Errorf("tsa: token does not verify against any trusted timestamp authority: %w", errors.Join(errs...))
+}
+
+func (c *Client) post(ctx context.Context, url string, body []byte) ([]byte, error) {
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	retries := c.Retries
+	if retries == 0 {
+		retries = 3
+	}
+	backoff := c.Backoff
+	if backoff == nil {
+		backoff = func(n int) time.Duration { return time.Duration(n) * 300 * time.Millisecond }
+	}
+	var lastErr error
+	var wait time.Duration
+	for attempt := 0; attempt <= retries; attempt++ {
+		if attempt > 0 {
+			if wait == 0 {
+				wait = backoff(attempt)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+			wait = 0
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/timestamp-query")
+		resp, err := hc.Do(req)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+			return b, nil
+		}
+		lastErr = fmt.Errorf("HTTP %s", resp.Status)
+		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+			return nil, lastErr
+		}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 && s <= 60 {
+			wait = time.Duration(s) * time.Second
+		}
+	}
+	return nil, fmt.Errorf("unreachable after %d attempts: %w", retries+1, lastErr)
+}
