@@ -96,7 +96,16 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	al := &audit.Logger{W: auditW}
 
 	// 2. Token: from a flag, or from the runner (needs `id-token: write`).
+	refuse := func(err error) error {
+		if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
+			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
+		}
+		return &refusedError{err}
+	}
 	token, err := loadToken(ctx, f.identityToken, e)
+	if errors.Is(err, keyless.ErrNoTokenPermission) {
+		return refuse(err)
+	}
 	if err != nil {
 		return err
 	}
@@ -123,10 +132,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
 			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
-			if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
-				return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
-			}
-			return &refusedError{err}
+			return refuse(err)
 		}
 		return err
 	}
@@ -235,11 +241,7 @@ func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
 		}
 		return strings.TrimSpace(flagVal), nil
 	}
-	tok, err := keyless.FetchRunnerToken(ctx, &http.Client{Timeout: 30 * time.Second}, e.getenv, keyless.Audience)
-	if errors.Is(err, keyless.ErrNoTokenPermission) {
-		return "", &refusedError{err}
-	}
-	return tok, err
+	return keyless.FetchRunnerToken(ctx, &http.Client{Timeout: 30 * time.Second}, e.getenv, keyless.Audience)
 }
 
 func openAudit(path string, stderr io.Writer) (io.Writer, func(), error) {
