@@ -1,11 +1,3 @@
-// Package tsa is cachet's RFC 3161 side: a client that asks one or more timestamp
-// authorities for tokens over a signature and binds every answer to its request.
-//
-// The client refuses a response unless its status is granted, its message imprint and
-// nonce (and policy, when one was asked) equal the request's, its genTime is within the
-// allowed skew of the local clock, and its signature verifies up to a TSA in the trusted
-// root with a critical timeStamping EKU. Encoding is github.com/digitorus/timestamp's;
-// the checks are ours.
 package tsa
 
 import (

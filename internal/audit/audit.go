@@ -21,6 +21,11 @@ type Event struct {
 	LogIndex   *int64    `json:"log_index,omitempty"`
 	Bundle     string    `json:"bundle,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
+	// Timestamp authority fields (tsa.timestamp.*).
+	Serial  string `json:"serial,omitempty"`   // TSTInfo serial number, decimal
+	Policy  string `json:"policy,omitempty"`   // TSA policy OID
+	GenTime string `json:"gen_time,omitempty"` // TSTInfo genTime, RFC 3339
+	Client  string `json:"client,omitempty"`   // requester's address
 }
 
 // Logger writes events; a nil *Logger or nil W discards them.

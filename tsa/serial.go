@@ -1,0 +1,223 @@
+package tsa
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Serial numbers: see the package documentation for the scheme.
+const (
+	// MaxReplicaID is the largest replica id: 16 bits above the 64-bit counter.
+	MaxReplicaID = 1<<16 - 1
+	// DefaultBlock is how many serials one durable reservation covers.
+	DefaultBlock = 1000
+)
+
+// ErrSerialsLocked means another process holds the same state directory and replica id.
+var ErrSerialsLocked = errors.New("tsa: serial state is in use by another process; give each replica its own --replica-id or --state")
+
+// Serials hands out TSTInfo serial numbers that are never reused by this replica, also
+// across restarts and crashes, and never collide with another replica's.
+type Serials struct {
+	replica *big.Int // replica id << 64, added to every counter value
+	block   uint64
+	dir     string // "" when not persisted
+	unlock  func() error
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	next      uint64 // next counter value to issue
+	limit     uint64 // highest counter value covered by a durable reservation
+	extending bool   // a reservation is being written
+	err       error  // the last reservation failed
+}
+
+// SerialOptions configure OpenSerials. The zero value persists nothing and is refused
+// unless Ephemeral is set.
+type SerialOptions struct {
+	// Dir holds the high-water mark (serial-r<ID>) and a lock file.
+	Dir string
+	// ReplicaID is this replica's id, 0..MaxReplicaID; replicas behind one name must
+	// each have their own.
+	ReplicaID int
+	// Block is the reservation size; DefaultBlock when zero.
+	Block uint64
+	// Ephemeral allows Dir == "": the counter starts at the current Unix time in
+	// nanoseconds, so serials stay unique across restarts only while the clock moves
+	// forward and fewer than one serial per nanosecond is issued. For development.
+	Ephemeral bool
+	// Now is the clock for Ephemeral; time.Now when nil.
+	Now func() time.Time
+}
+
+// OpenSerials loads (or creates) the high-water mark and reserves the first block before
+// returning, so no serial is issued that a restart could issue again.
+func OpenSerials(o SerialOptions) (*Serials, error) {
+	if o.ReplicaID < 0 || o.ReplicaID > MaxReplicaID {
+		return nil, fmt.Errorf("tsa: replica id %d out of range 0..%d", o.ReplicaID, MaxReplicaID)
+	}
+	s := &Serials{
+		replica: new(big.Int).Lsh(big.NewInt(int64(o.ReplicaID)), 64),
+		block:   o.Block,
+		dir:     o.Dir,
+	}
+	if s.block == 0 {
+		s.block = DefaultBlock
+	}
+	s.cond = sync.NewCond(&s.mu)
+	if o.Dir == "" {
+		if !o.Ephemeral {
+			return nil, errors.New("tsa: no state directory for serial numbers: pass --state DIR so serials survive restarts")
+		}
+		now := time.Now
+		if o.Now != nil {
+			now = o.Now
+		}
+		s.next = uint64(now().UnixNano())
+		s.limit = ^uint64(0)
+		return s, nil
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("tsa: serial state: %w", err)
+	}
+	unlock, err := lockFile(filepath.Join(o.Dir, s.name()+".lock"))
+	if err != nil {
+		return nil, err
+	}
+	s.unlock = unlock
+	hw, err := readHighWater(s.path())
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if hw > ^uint64(0)-2*s.block {
+		unlock()
+		return nil, fmt.Errorf("tsa: serial counter in %s is exhausted; use another --replica-id", s.path())
+	}
+	s.next = hw + 1
+	if err := s.persist(hw + s.block); err != nil {
+		unlock()
+		return nil, err
+	}
+	s.limit = hw + s.block
+	return s, nil
+}
+
+func (s *Serials) name() string { return "serial-r" + strconv.Itoa(int(new(big.Int).Rsh(s.replica, 64).Int64())) }
+func (s *Serials) path() string { return filepath.Join(s.dir, s.name()) }
+
+// Next returns a fresh serial: positive, at most 80 bits, strictly greater than every
+// serial this replica issued before, in this process or an earlier one.
+func (s *Serials) Next() (*big.Int, error) {
+	s.mu.Lock()
+	for s.next > s.limit {
+		if s.err != nil {
+			err := s.err
+			s.err = nil // let a later call retry the reservation
+			s.mu.Unlock()
+			return nil, err
+		}
+		s.extendLocked()
+		s.cond.Wait()
+	}
+	v := s.next
+	s.next++
+	// Reserve the next block when half of this one is used, off the request path.
+	if s.dir != "" && s.limit-v < s.block/2 {
+		s.extendLocked()
+	}
+	s.mu.Unlock()
+	n := new(big.Int).SetUint64(v)
+	return n.Add(n, s.replica), nil
+}
+
+// extendLocked starts writing a new high-water mark unless one is being written.
+func (s *Serials) extendLocked() {
+	if s.extending || s.dir == "" {
+		return
+	}
+	s.extending = true
+	target := s.limit + s.block
+	go func() {
+		err := s.persist(target)
+		s.mu.Lock()
+		s.extending = false
+		if err != nil {
+			s.err = err
+		} else if target > s.limit {
+			s.limit = target
+		}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}()
+}
+
+// Close waits for a reservation in flight and releases the lock. Serials not issued
+// from the current block are skipped by the next process.
+func (s *Serials) Close() error {
+	s.mu.Lock()
+	for s.extending {
+		s.cond.Wait()
+	}
+	s.mu.Unlock()
+	if s.unlock != nil {
+		return s.unlock()
+	}
+	return nil
+}
+
+func readHighWater(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("tsa: serial state: %w", err)
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		// Never guess: a lost high-water mark could reissue serials.
+		return 0, fmt.Errorf("tsa: serial state %s is corrupt (%v): restore it, or move to a new --replica-id", path, err)
+	}
+	return v, nil
+}
+
+// persist makes hw durable: write a temporary file, fsync it, rename it over the old
+// one, fsync the directory so the rename itself survives a crash.
+func (s *Serials) persist(hw uint64) error {
+	tmp, err := os.CreateTemp(s.dir, s.name()+".tmp*")
+	if err != nil {
+		return fmt.Errorf("tsa: reserve serials: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(strconv.FormatUint(hw, 10) + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("tsa: reserve serials: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("tsa: reserve serials: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("tsa: reserve serials: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), s.path()); err != nil {
+		return fmt.Errorf("tsa: reserve serials: %w", err)
+	}
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("tsa: reserve serials: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("tsa: reserve serials: fsync %s: %w", s.dir, err)
+	}
+	return nil
+}
