@@ -123,7 +123,9 @@ type Refusal struct {
 	Reason string
 }
 
-func (r *Refusal) Error() string { return "tsa: request refused (" + r.Info.String() + "): " + r.Reason }
+func (r *Refusal) Error() string {
+	return "tsa: request refused (" + r.Info.String() + "): " + r.Reason
+}
 
 // Issued describes a token the authority issued.
 type Issued struct {

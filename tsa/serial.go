@@ -110,7 +110,9 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 	return s, nil
 }
 
-func (s *Serials) name() string { return "serial-r" + strconv.Itoa(int(new(big.Int).Rsh(s.replica, 64).Int64())) }
+func (s *Serials) name() string {
+	return "serial-r" + strconv.Itoa(int(new(big.Int).Rsh(s.replica, 64).Int64()))
+}
 func (s *Serials) path() string { return filepath.Join(s.dir, s.name()) }
 
 // Next returns a fresh serial: positive, at most 80 bits, strictly greater than every
