@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/asn1"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/tsa"
+)
+
+const tsaUsage = `usage: cachet tsa <command> [flags]
+
+commands:
+  serve      run an RFC 3161 timestamp authority over HTTP
+  dev-chain  write a development root CA, TSA certificate and key (never for production)
+
+Run 'cachet tsa <command> -h' for a command's flags.`
+
+// cmdTSA runs the timestamp authority commands.
+func cmdTSA(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		return usagef("%s", tsaUsage)
+	}
+	switch args[0] {
+	case "serve":
+		return cmdTSAServe(ctx, args[1:], e)
+	case "dev-chain":
+		return cmdTSADevChain(args[1:], e)
+	case "-h", "--help", "help":
+		fmt.Fprintln(e.stdout, tsaUsage)
+		return nil
+	}
+	return usagef("unknown tsa command %q\n%s", args[0], tsaUsage)
+}
+
+func cmdTSAServe(ctx context.Context, args []string, e *env) error {
+	fs := flag.NewFlagSet("cachet tsa serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address; the chosen one is printed on stdout")
+	keyFile := fs.String("key", "", "TSA private key, PEM (PKCS#8, EC or RSA)")
+	chainFile := fs.String("chain", "", "TSA certificate chain, PEM, leaf first, ending with the root")
+	policy := fs.String("policy", tsa.DefaultPolicy.String(), "TSA policy OID of every token")
+	state := fs.String("state", "", "directory for the serial number high-water mark (required unless --insecure-ephemeral-serials)")
+	ephemeral := fs.Bool("insecure-ephemeral-serials", false, "without --state, derive serials from the clock (development only)")
+	replica := fs.Int("replica-id", 0, "this replica's id, 0.."+strconv.Itoa(tsa.MaxReplicaID)+"; unique per replica behind one URL")
+	auditLog := fs.String("audit-log", "", "append one JSON line per token and refusal to this file")
+	rateLimit := fs.Float64("rate-limit", 100, "requests per second per client IP; 0 disables")
+	rateBurst := fs.Int("rate-burst", 200, "rate-limit bucket size per client IP")
+	maxSize := fs.Int64("max-request-size", tsa.MaxRequestSize, "largest request body in bytes")
+	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("cachet tsa serve: unexpected argument %q", fs.Arg(0))
+	}
+	if *keyFile == "" || *chainFile == "" {
+		return usagef("cachet tsa serve: --key and --chain are required (make a development pair with 'cachet tsa dev-chain --out DIR')")
+	}
+	oid, err := parseOID(*policy)
+	if err != nil {
+		return usagef("cachet tsa serve: --policy %q: %v", *policy, err)
+	}
+	if *state == "" && !*ephemeral {
+		return usagef("cachet tsa serve: --state DIR is required so serial numbers never repeat across restarts")
+	}
+	signer, err := tsa.LoadSigner(*keyFile)
+	if err != nil {
+		return err
+	}
+	chain, err := tsa.LoadChain(*chainFile)
+	if err != nil {
+		return err
+	}
+	var logger *audit.Logger
+	if *auditLog != "" {
+		f, err := os.OpenFile(*auditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		defer f.Close()
+		logger = &audit.Logger{W: f}
+	}
+	serials, err := tsa.OpenSerials(tsa.SerialOptions{Dir: *state, ReplicaID: *replica, Ephemeral: *ephemeral})
+	if err != nil {
+		return err
+	}
+	defer serials.Close()
+	a, err := tsa.NewAuthority(tsa.Config{Signer: signer, Chain: chain, Policy: oid, Serials: serials, Audit: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler: tsa.Handler(a, tsa.ServerOptions{
+			MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst, Audit: logger,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	fmt.Fprintf(e.stdout, "cachet tsa: serving http://%s (policy %s, replica %d)\n", ln.Addr(), oid, *replica)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func cmdTSADevChain(args []string, e *env) error {
+	fs := flag.NewFlagSet("cachet tsa dev-chain", flag.ContinueOnError)
+	out := fs.String("out", "", "directory for root.pem, chain.pem, cert.pem and key.pem")
+	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return usagef("usage: cachet tsa dev-chain --out DIR")
+	}
+	d, err := tsa.NewDevChain(nil, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := d.Write(*out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "cachet tsa: development chain in %s (key.pem, chain.pem, root.pem); never trust it outside tests\n", filepath.Clean(*out))
+	return nil
+}
+
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return nil, errors.New("want a dotted OID such as 1.3.6.1.4.1.57264.2")
+	}
+	oid := make(asn1.ObjectIdentifier, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return nil, errors.New("want a dotted OID such as 1.3.6.1.4.1.57264.2")
+		}
+		oid[i] = n
+	}
+	if oid[0] > 2 || (oid[0] < 2 && oid[1] > 39) {
+		return nil, errors.New("not a valid OID")
+	}
+	return oid, nil
+}
