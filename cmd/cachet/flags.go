@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -87,14 +86,4 @@ func expandArtifacts(patterns []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func boolFlagValue(s string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "1", "yes":
-		return true, nil
-	case "false", "0", "no", "":
-		return false, nil
-	}
-	return false, fmt.Errorf("not a boolean: %q", s)
 }

@@ -68,8 +68,11 @@ func main() {
 const usage = `usage: cachet <command> [flags]
 
 commands:
-  sign      sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)
-  version   print the version
+  sign           sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)
+  verify         verify many artifacts against a policy, offline
+  verify-bundle  verify one artifact and bundle (cosign verify-blob flags)
+  tsa            RFC 3161 timestamp authority: serve, dev-chain
+  version        print the version
 
 Run 'cachet <command> -h' for a command's flags.`
 
@@ -87,6 +90,12 @@ func run(ctx context.Context, args []string, e *env) int {
 	switch args[0] {
 	case "sign":
 		err = cmdSign(ctx, args[1:], e)
+	case "tsa":
+		err = cmdTSA(ctx, args[1:], e)
+	case "verify":
+		err = cmdVerify(ctx, args[1:], e)
+	case "verify-bundle":
+		err = cmdVerifyBundle(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "cachet", version)
 	case "-h", "--help", "help":

@@ -31,7 +31,7 @@ type signFlags struct {
 	tsaURLs, artifacts                                    listFlag
 	bundle, outputDir, trustedRoot, auditLog              string
 	expRepo, expRef, expWorkflow, allowedEvents           string
-	allowSelfHosted                                       string
+	allowSelfHosted                                       bool
 	timeout                                               time.Duration
 }
 
@@ -53,15 +53,11 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&f.expRef, "expected-ref", "", "refuse unless the job's ref is this (refs/heads/main, refs/tags/v1)")
 	fs.StringVar(&f.expWorkflow, "expected-workflow", "", "refuse unless the job workflow is this (owner/repo/.github/workflows/x.yml[@ref])")
 	fs.StringVar(&f.allowedEvents, "allowed-events", "", "comma-separated events allowed to sign (push,release,...); default any")
-	fs.StringVar(&f.allowSelfHosted, "allow-self-hosted", "false", "allow signing on self-hosted runners")
+	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
 	fs.Var(&f.artifacts, "artifacts", "artifact path or glob (repeatable; also positional)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
-	}
-	allowSelfHosted, err := boolFlagValue(f.allowSelfHosted)
-	if err != nil {
-		return usagef("--allow-self-hosted: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -125,7 +121,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 		Verifier:  &keyless.Verifier{Issuer: f.issuer, HTTPClient: hc},
 		ServerURL: f.serverURL,
 		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
-			AllowSelfHosted: allowSelfHosted, AllowedEvents: events},
+			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
 		Fulcio: &keyless.Fulcio{URL: f.fulcioURL, HTTPClient: hc},
 	}
 	cert, err := cf.Certify(ctx, token)

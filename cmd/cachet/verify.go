@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachet-sign/cachet/verify"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// policyFlags are the policy flags verify and verify-bundle share; names follow cosign.
+type policyFlags struct {
+	p                       verify.Policy
+	policyFile, keyFile     string
+	trustedRoot             string
+	allowSelfHosted         bool
+	minTimestamps           int
+	skipTlog, allowUnanchor bool
+}
+
+func (f *policyFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.p.Identity, "certificate-identity", "", "exact certificate identity (SAN) required")
+	fs.StringVar(&f.p.IdentityRegexp, "certificate-identity-regexp", "", "anchored regexp (^...$) the SAN must match")
+	fs.StringVar(&f.p.Issuer, "certificate-oidc-issuer", "", "exact OIDC issuer required")
+	fs.StringVar(&f.p.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "anchored regexp the issuer must match")
+	fs.StringVar(&f.p.Repository, "repository", "", "source repository (owner/name or URL) required")
+	fs.StringVar(&f.p.RepositoryID, "repository-id", "", "numeric source repository id required")
+	fs.StringVar(&f.p.Ref, "ref", "", "source ref required (refs/tags/v1.2.3)")
+	fs.StringVar(&f.p.Workflow, "workflow", "", "build signer workflow required (owner/repo/.github/workflows/x.yml[@ref] or URL)")
+	fs.StringVar(&f.p.Event, "event", "", "trigger event required (push, release, ...)")
+	fs.StringVar(&f.p.SourceDigest, "source-digest", "", "source commit required")
+	fs.StringVar(&f.p.ServerURL, "github-server-url", "", "GitHub server for owner/name forms (default https://github.com)")
+	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "accept signatures made on self-hosted runners")
+	fs.StringVar(&f.keyFile, "key", "", "public key (PEM file) for key-based bundles")
+	fs.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON, keys are these flag names); flags override it")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (required)")
+	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
+	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
+}
+
+// build merges the policy file and the flags (flags win) and loads the trusted root.
+func (f *policyFlags) build(fs *flag.FlagSet) (*verify.Policy, root.TrustedMaterial, error) {
+	p := &verify.Policy{}
+	if f.policyFile != "" {
+		data, err := os.ReadFile(f.policyFile)
+		if err != nil {
+			return nil, nil, usagef("--policy: %v", err)
+		}
+		if p, err = verify.ParsePolicy(data); err != nil {
+			return nil, nil, usagef("--policy %s: %v", f.policyFile, err)
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	// Inputs count as set too (parseFlags set them through fs.Set, so Visit sees them).
+	over := func(name string, dst *string, v string) {
+		if set[name] {
+			*dst = v
+		}
+	}
+	over("certificate-identity", &p.Identity, f.p.Identity)
+	over("certificate-identity-regexp", &p.IdentityRegexp, f.p.IdentityRegexp)
+	over("certificate-oidc-issuer", &p.Issuer, f.p.Issuer)
+	over("certificate-oidc-issuer-regexp", &p.IssuerRegexp, f.p.IssuerRegexp)
+	over("repository", &p.Repository, f.p.Repository)
+	over("repository-id", &p.RepositoryID, f.p.RepositoryID)
+	over("ref", &p.Ref, f.p.Ref)
+	over("workflow", &p.Workflow, f.p.Workflow)
+	over("event", &p.Event, f.p.Event)
+	over("source-digest", &p.SourceDigest, f.p.SourceDigest)
+	over("github-server-url", &p.ServerURL, f.p.ServerURL)
+	if set["allow-self-hosted"] {
+		p.AllowSelfHosted = f.allowSelfHosted
+	}
+	if set["min-timestamps"] {
+		p.MinTimestamps = f.minTimestamps
+	}
+	if set["insecure-ignore-tlog"] {
+		p.SkipTlog = f.skipTlog
+	}
+	if f.keyFile != "" {
+		b, err := os.ReadFile(f.keyFile)
+		if err != nil {
+			return nil, nil, usagef("--key: %v", err)
+		}
+		p.KeyPEM = string(b)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, nil, usagef("%v", err)
+	}
+	if f.trustedRoot == "" {
+		return nil, nil, usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json); verification is offline")
+	}
+	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	if err != nil {
+		return nil, nil, usagef("--trusted-root %s: %v", f.trustedRoot, err)
+	}
+	return p, tr, nil
+}
+
+// parseSubject reads "PATH", or "sha256:HEX" / "sha256:HEX=BUNDLE" for an artifact we
+// don't have.
+func parseSubject(arg, bundleFlag, bundleDir string) (verify.Subject, error) {
+	if rest, ok := strings.CutPrefix(arg, "sha256:"); ok {
+		hexDigest, bundle, _ := strings.Cut(rest, "=")
+		d, err := hex.DecodeString(hexDigest)
+		if err != nil || len(d) != 32 {
+			return verify.Subject{}, usagef("%q: a digest is sha256: and 64 hex digits", arg)
+		}
+		switch {
+		case bundle != "":
+		case bundleFlag != "":
+			bundle = bundleFlag
+		case bundleDir != "":
+			bundle = filepath.Join(bundleDir, hexDigest+".sigstore.json")
+		default:
+			return verify.Subject{}, usagef("%q: no bundle: write sha256:HEX=BUNDLE or pass --bundle", arg)
+		}
+		return verify.Subject{Name: "sha256:" + hexDigest, Digest: d, Bundle: bundle}, nil
+	}
+	bundle := arg + ".sigstore.json"
+	switch {
+	case bundleFlag != "":
+		bundle = bundleFlag
+	case bundleDir != "":
+		bundle = filepath.Join(bundleDir, filepath.Base(arg)+".sigstore.json")
+	}
+	return verify.Subject{Name: arg, Path: arg, Bundle: bundle}, nil
+}
+
+func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
+	var pf policyFlags
+	var bundle string
+	fs := flag.NewFlagSet("cachet verify-bundle", flag.ContinueOnError)
+	pf.register(fs)
+	fs.StringVar(&bundle, "bundle", "", "bundle file (default ARTIFACT.sigstore.json)")
+	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("verify-bundle takes one artifact (a path or sha256:HEX), got %d", fs.NArg())
+	}
+	p, tm, err := pf.build(fs)
+	if err != nil {
+		return err
+	}
+	s, err := parseSubject(fs.Arg(0), bundle, "")
+	if err != nil {
+		return err
+	}
+	v, err := verify.New(tm, p)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	r := v.Verify(ctx, s)
+	if !r.Verified {
+		return fmt.Errorf("%s: not verified: %s", r.Name, r.Error)
+	}
+	fmt.Fprintf(e.stdout, "Verified OK: %s\n", describe(r))
+	return nil
+}
+
+func describe(r verify.Result) string {
+	s := r.Name
+	if r.Identity != "" {
+		s += " signed by " + r.Identity
+	}
+	if !r.SignedAt.IsZero() {
+		s += " at " + r.SignedAt.Format(time.RFC3339)
+	}
+	return s
+}
+
+// verifyReport is the JSON report of cachet verify.
+type verifyReport struct {
+	Verified int             `json:"verified"`
+	Failed   int             `json:"failed"`
+	Results  []verify.Result `json:"results"`
+	Policy   *verify.Policy  `json:"policy"`
+}
+
+func cmdVerify(ctx context.Context, args []string, e *env) error {
+	var pf policyFlags
+	var arts listFlag
+	var bundleDir, output, reportPath string
+	var concurrency int
+	fs := flag.NewFlagSet("cachet verify", flag.ContinueOnError)
+	pf.register(fs)
+	fs.Var(&arts, "artifacts", "artifact paths, globs or sha256:HEX=BUNDLE (repeatable; also positional)")
+	fs.StringVar(&bundleDir, "bundle-dir", "", "directory holding NAME.sigstore.json (default: beside each artifact)")
+	fs.StringVar(&output, "output", "text", "text or json")
+	fs.StringVar(&reportPath, "report", "", "write the JSON report to this file")
+	fs.IntVar(&concurrency, "concurrency", 0, "parallel verifications (default: number of CPUs)")
+	a := e.action()
+	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+		return err
+	}
+	if output != "text" && output != "json" {
+		return usagef("--output %q: want text or json", output)
+	}
+	p, tm, err := pf.build(fs)
+	if err != nil {
+		return err
+	}
+	var plain, digests []string
+	for _, x := range append(append([]string{}, arts...), fs.Args()...) {
+		if strings.HasPrefix(x, "sha256:") {
+			digests = append(digests, x)
+		} else {
+			plain = append(plain, x)
+		}
+	}
+	paths, err := expandArtifacts(plain)
+	if err != nil {
+		return err
+	}
+	var subjects []verify.Subject
+	for _, x := range append(paths, digests...) {
+		s, err := parseSubject(x, "", bundleDir)
+		if err != nil {
+			return err
+		}
+		subjects = append(subjects, s)
+	}
+	if len(subjects) == 0 {
+		return usagef("nothing to verify: give artifact paths, globs or sha256:HEX=BUNDLE")
+	}
+	v, err := verify.New(tm, p)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	v.Concurrency = concurrency
+	results := v.VerifyAll(ctx, subjects)
+	rep := verifyReport{Results: results, Policy: p}
+	for _, r := range results {
+		if r.Verified {
+			rep.Verified++
+		} else {
+			rep.Failed++
+		}
+	}
+	repJSON, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if reportPath == "" && e.inActions() && e.getenv("RUNNER_TEMP") != "" {
+		reportPath = filepath.Join(e.getenv("RUNNER_TEMP"), "cachet-verify-report.json")
+	}
+	if reportPath != "" {
+		if err := os.WriteFile(reportPath, append(repJSON, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	if output == "json" {
+		fmt.Fprintln(e.stdout, string(repJSON))
+	} else {
+		for _, r := range results {
+			if r.Verified {
+				fmt.Fprintf(e.stdout, "OK    %s\n", describe(r))
+			} else {
+				fmt.Fprintf(e.stdout, "FAIL  %s: %s\n", r.Name, r.Error)
+			}
+		}
+		fmt.Fprintf(e.stdout, "%d verified, %d failed\n", rep.Verified, rep.Failed)
+	}
+	if e.inActions() {
+		for _, r := range results {
+			if !r.Verified {
+				a.WithFieldsMap(map[string]string{"title": "cachet verify: " + string(r.Reason)}).Errorf("%s: %s", r.Name, r.Error)
+			}
+		}
+		if e.getenv("GITHUB_OUTPUT") != "" {
+			a.SetOutput("verified", strconv.Itoa(rep.Verified))
+			a.SetOutput("failed", strconv.Itoa(rep.Failed))
+			a.SetOutput("report", reportPath)
+		}
+		if e.getenv("GITHUB_STEP_SUMMARY") != "" {
+			a.AddStepSummary(verifySummary(results, rep))
+		}
+	}
+	if rep.Failed > 0 {
+		return fmt.Errorf("%d of %d artifacts failed verification", rep.Failed, len(results))
+	}
+	return nil
+}
+
+func verifySummary(results []verify.Result, rep verifyReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### cachet verify: %d verified, %d failed\n\n| artifact | result | identity / reason | signed at |\n| --- | --- | --- | --- |\n", rep.Verified, rep.Failed)
+	for _, r := range results {
+		if r.Verified {
+			fmt.Fprintf(&b, "| `%s` | ✅ verified | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Identity), r.SignedAt.Format(time.RFC3339))
+		} else {
+			fmt.Fprintf(&b, "| `%s` | ❌ %s | %s | |\n", mdEscape(r.Name), r.Reason, mdEscape(r.Error))
+		}
+	}
+	return b.String()
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+}

@@ -1,0 +1,115 @@
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// ErrPolicy means a policy is unusable as written; it is never "allow everything".
+var ErrPolicy = errors.New("policy")
+
+// Policy is what a verified artifact must satisfy. Its zero value accepts nothing: a
+// policy needs a certificate identity (exact or anchored regexp) and an issuer, or a
+// public key. GitHub facts come from the certificate's Fulcio extensions.
+type Policy struct {
+	// Certificate identity (SAN): exact, or a regular expression anchored with ^...$.
+	Identity       string `json:"certificate-identity,omitempty"`
+	IdentityRegexp string `json:"certificate-identity-regexp,omitempty"`
+	// OIDC issuer: exact, or an anchored regular expression.
+	Issuer       string `json:"certificate-oidc-issuer,omitempty"`
+	IssuerRegexp string `json:"certificate-oidc-issuer-regexp,omitempty"`
+
+	Repository      string `json:"repository,omitempty"`    // owner/name, or the source repository URI
+	RepositoryID    string `json:"repository-id,omitempty"` // numeric, survives renames
+	Ref             string `json:"ref,omitempty"`           // source repository ref, e.g. refs/tags/v1.2.3
+	Workflow        string `json:"workflow,omitempty"`      // build signer URI, or owner/repo/.github/workflows/x.yml[@ref]
+	Event           string `json:"event,omitempty"`         // build trigger
+	SourceDigest    string `json:"source-digest,omitempty"` // commit the build came from
+	AllowSelfHosted bool   `json:"allow-self-hosted,omitempty"`
+
+	// Key-based bundles: the public key (PEM) that must have signed. Excludes identity.
+	KeyPEM string           `json:"key,omitempty"`
+	Key    crypto.PublicKey `json:"-"`
+
+	// MinTimestamps is how many valid RFC 3161 timestamps from trusted TSAs are required.
+	MinTimestamps int `json:"min-timestamps,omitempty"`
+	// SkipTlog accepts bundles without a transparency-log entry (key mode with a TSA).
+	SkipTlog bool `json:"skip-tlog,omitempty"`
+
+	// ServerURL is the GitHub server for owner/name forms; https://github.com when empty.
+	ServerURL string `json:"github-server-url,omitempty"`
+}
+
+// ParsePolicy reads a policy file, YAML or JSON, with the flag names as keys. Unknown
+// keys are errors: a misspelt rule must not silently allow more.
+func ParsePolicy(data []byte) (*Policy, error) {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: more than one document", ErrPolicy)
+	}
+	return &p, p.Validate()
+}
+
+// anchored reports whether re matches only whole strings: ^ at the start and $ at the
+// end, so "^https://github.com/org/" cannot be satisfied by "https://evil/?https://github.com/org/".
+func anchored(re string) bool {
+	return strings.HasPrefix(re, "^") && strings.HasSuffix(re, "$") && !strings.HasSuffix(re, `\$`)
+}
+
+// Validate refuses policies that would accept too much.
+func (p *Policy) Validate() error {
+	hasKey := p.KeyPEM != "" || p.Key != nil
+	if hasKey {
+		if p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != "" {
+			return fmt.Errorf("%w: a key policy takes no certificate identity or issuer", ErrPolicy)
+		}
+		return nil
+	}
+	if (p.Identity == "") == (p.IdentityRegexp == "") {
+		return fmt.Errorf("%w: give exactly one of certificate-identity or certificate-identity-regexp (or a key)", ErrPolicy)
+	}
+	if (p.Issuer == "") == (p.IssuerRegexp == "") {
+		return fmt.Errorf("%w: give exactly one of certificate-oidc-issuer or certificate-oidc-issuer-regexp", ErrPolicy)
+	}
+	for name, re := range map[string]string{"certificate-identity-regexp": p.IdentityRegexp, "certificate-oidc-issuer-regexp": p.IssuerRegexp} {
+		if re == "" {
+			continue
+		}
+		if !anchored(re) {
+			return fmt.Errorf("%w: %s %q is not anchored: start it with ^ and end it with $", ErrPolicy, name, re)
+		}
+		if _, err := regexp.Compile(re); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		}
+	}
+	if p.RepositoryID != "" && strings.Trim(p.RepositoryID, "0123456789") != "" {
+		return fmt.Errorf("%w: repository-id %q is not a number", ErrPolicy, p.RepositoryID)
+	}
+	if p.MinTimestamps < 0 {
+		return fmt.Errorf("%w: min-timestamps is negative", ErrPolicy)
+	}
+	return nil
+}
+
+func (p *Policy) serverURL() string {
+	if p.ServerURL != "" {
+		return strings.TrimSuffix(p.ServerURL, "/")
+	}
+	return "https://github.com"
+}

@@ -1,0 +1,347 @@
+// Package verify checks Sigstore bundles offline against a trusted root and a policy:
+// sigstore-go does the cryptography (certificate chain, transparency-log inclusion and
+// SET, RFC 3161 timestamps, signature over the artifact digest) and this package adds
+// the policy on top (identity, issuer, GitHub facts from the Fulcio extensions, keys,
+// timestamp thresholds) and verifies many artifacts in parallel with streaming hashes.
+//
+// It makes no network call and imports none of cachet's signing packages. Every failure
+// carries a Reason, a stable word a report or a script can branch on.
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Reason says why an artifact failed, in one stable word.
+type Reason string
+
+const (
+	ReasonOK             Reason = ""
+	ReasonArtifact       Reason = "artifact-unreadable"
+	ReasonBundle         Reason = "bundle-invalid"
+	ReasonDigest         Reason = "artifact-mismatch"
+	ReasonSignature      Reason = "signature-invalid"
+	ReasonCertificate    Reason = "certificate-invalid"
+	ReasonIdentity       Reason = "identity-mismatch"
+	ReasonIssuer         Reason = "issuer-mismatch"
+	ReasonGitHub         Reason = "github-mismatch"
+	ReasonSelfHosted     Reason = "self-hosted-runner"
+	ReasonTlog           Reason = "tlog-invalid"
+	ReasonTimestamp      Reason = "timestamp-invalid"
+	ReasonKey            Reason = "key-mismatch"
+	ReasonPolicy         Reason = "policy-invalid"
+	ReasonInternalFailed Reason = "verification-failed"
+)
+
+// Error is a verification failure with its reason.
+type Error struct {
+	Reason Reason
+	Err    error
+}
+
+func (e *Error) Error() string { return string(e.Reason) + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error  { return e.Err }
+
+func fail(r Reason, format string, args ...any) *Error {
+	return &Error{Reason: r, Err: fmt.Errorf(format, args...)}
+}
+
+// Subject is one artifact and its bundle.
+type Subject struct {
+	Name   string // for reports; Path or "sha256:<hex>"
+	Path   string // artifact file; empty when Digest is set
+	Digest []byte // SHA-256 of an artifact we do not have
+	Bundle string // bundle file
+}
+
+// Result is the outcome for one subject.
+type Result struct {
+	Name       string    `json:"name"`
+	Bundle     string    `json:"bundle"`
+	Digest     string    `json:"digest,omitempty"`
+	Verified   bool      `json:"verified"`
+	Reason     Reason    `json:"reason,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Identity   string    `json:"identity,omitempty"`
+	Issuer     string    `json:"issuer,omitempty"`
+	Repository string    `json:"repository,omitempty"`
+	Ref        string    `json:"ref,omitempty"`
+	SignedAt   time.Time `json:"signedAt,omitzero"`
+}
+
+// Verifier verifies bundles. Build it with New.
+type Verifier struct {
+	policy *Policy
+	sg     *sgverify.Verifier
+	pb     sgverify.PolicyOption
+	// Concurrency bounds parallel verifications; GOMAXPROCS when zero.
+	Concurrency int
+}
+
+// MaxBundleSize bounds a bundle file; bundles are a few KiB.
+const MaxBundleSize = 16 << 20
+
+// New prepares a verifier for trusted material tm and policy p.
+func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
+	if tm == nil {
+		return nil, &Error{ReasonPolicy, errors.New("no trusted root")}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, &Error{ReasonPolicy, err}
+	}
+	if p.KeyPEM != "" && p.Key == nil {
+		k, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(p.KeyPEM))
+		if err != nil {
+			return nil, fail(ReasonPolicy, "key: %v", err)
+		}
+		p.Key = k
+	}
+	var opts []sgverify.VerifierOption
+	if !p.SkipTlog {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	}
+	if p.MinTimestamps > 0 {
+		opts = append(opts, sgverify.WithSignedTimestamps(p.MinTimestamps))
+	}
+	// A signing time is needed to check the short-lived certificate: from the log's
+	// integrated time or a TSA, whichever the bundle has.
+	opts = append(opts, sgverify.WithObserverTimestamps(1))
+	if len(tm.CTLogs()) > 0 && p.Key == nil {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	var pb sgverify.PolicyOption
+	if p.Key != nil {
+		v, err := signature.LoadVerifier(p.Key, cryptoHashFor(p.Key))
+		if err != nil {
+			return nil, fail(ReasonPolicy, "key: %v", err)
+		}
+		keyMat := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return root.NewExpiringKey(v, time.Time{}, time.Time{}), nil
+		})
+		tm = root.TrustedMaterialCollection{tm, keyMat}
+		pb = sgverify.WithKey()
+	} else {
+		id, err := sgverify.NewShortCertificateIdentity(p.Issuer, p.IssuerRegexp, p.Identity, p.IdentityRegexp)
+		if err != nil {
+			return nil, fail(ReasonPolicy, "%v", err)
+		}
+		pb = sgverify.WithCertificateIdentity(id)
+	}
+	sg, err := sgverify.NewVerifier(tm, opts...)
+	if err != nil {
+		return nil, fail(ReasonPolicy, "%v", err)
+	}
+	return &Verifier{policy: p, sg: sg, pb: pb}, nil
+}
+
+// HashFile streams a file through SHA-256; memory does not grow with its size.
+func HashFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	if _, err := io.CopyBuffer(h, f, buf); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// LoadBundle reads and validates a bundle file.
+func LoadBundle(path string) (*sgbundle.Bundle, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fail(ReasonBundle, "%v", err)
+	}
+	if st.Size() > MaxBundleSize {
+		return nil, fail(ReasonBundle, "%s is %d bytes, more than a bundle can be", path, st.Size())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fail(ReasonBundle, "%v", err)
+	}
+	return ParseBundle(data)
+}
+
+// ParseBundle decodes and validates bundle JSON.
+func ParseBundle(data []byte) (*sgbundle.Bundle, error) {
+	var b sgbundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, fail(ReasonBundle, "not a valid Sigstore bundle: %v", err)
+	}
+	return &b, nil
+}
+
+// Verify checks one subject.
+func (v *Verifier) Verify(ctx context.Context, s Subject) Result {
+	r := Result{Name: s.Name, Bundle: s.Bundle}
+	if r.Name == "" {
+		r.Name = s.Path
+	}
+	err := v.verify(ctx, s, &r)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{ReasonInternalFailed, err}
+		}
+		r.Reason, r.Error = e.Reason, e.Error()
+		return r
+	}
+	r.Verified = true
+	return r
+}
+
+func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	digest := s.Digest
+	if digest == nil {
+		var err error
+		if digest, err = HashFile(s.Path); err != nil {
+			return fail(ReasonArtifact, "%v", err)
+		}
+	}
+	r.Digest = "sha256:" + hex.EncodeToString(digest)
+	b, err := LoadBundle(s.Bundle)
+	if err != nil {
+		return err
+	}
+	res, err := v.sg.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
+	if err != nil {
+		return classify(err)
+	}
+	for _, ts := range res.VerifiedTimestamps {
+		if r.SignedAt.IsZero() || ts.Timestamp.Before(r.SignedAt) {
+			r.SignedAt = ts.Timestamp.UTC()
+		}
+	}
+	if res.Signature != nil && res.Signature.Certificate != nil {
+		c := res.Signature.Certificate
+		r.Identity, r.Issuer = c.SubjectAlternativeName, c.Extensions.Issuer
+		r.Repository, r.Ref = c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryRef
+		return v.checkGitHub(c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryIdentifier,
+			c.Extensions.SourceRepositoryRef, c.Extensions.BuildSignerURI, c.Extensions.BuildTrigger,
+			c.Extensions.SourceRepositoryDigest, c.Extensions.RunnerEnvironment)
+	}
+	return nil
+}
+
+// checkGitHub applies the GitHub facts of the policy to the certificate's extensions.
+func (v *Verifier) checkGitHub(repoURI, repoID, ref, buildSigner, trigger, sourceDigest, runnerEnv string) error {
+	p := v.policy
+	if p.Key != nil {
+		return nil
+	}
+	server := p.serverURL()
+	if p.Repository != "" {
+		want := p.Repository
+		if !strings.Contains(want, "://") {
+			want = server + "/" + want
+		}
+		if !strings.EqualFold(repoURI, want) {
+			return fail(ReasonGitHub, "repository is %q, policy requires %q", repoURI, want)
+		}
+	}
+	if p.RepositoryID != "" && repoID != p.RepositoryID {
+		return fail(ReasonGitHub, "repository id is %q, policy requires %q (a renamed or re-created repository?)", repoID, p.RepositoryID)
+	}
+	if p.Ref != "" && ref != p.Ref {
+		return fail(ReasonGitHub, "ref is %q, policy requires %q", ref, p.Ref)
+	}
+	if p.Workflow != "" {
+		want := p.Workflow
+		if !strings.Contains(want, "://") {
+			want = server + "/" + want
+		}
+		path, _, _ := strings.Cut(buildSigner, "@")
+		if buildSigner != want && path != want {
+			return fail(ReasonGitHub, "workflow (build signer) is %q, policy requires %q", buildSigner, want)
+		}
+	}
+	if p.Event != "" && trigger != p.Event {
+		return fail(ReasonGitHub, "trigger event is %q, policy requires %q", trigger, p.Event)
+	}
+	if p.SourceDigest != "" && !strings.EqualFold(sourceDigest, p.SourceDigest) {
+		return fail(ReasonGitHub, "source digest is %q, policy requires %q", sourceDigest, p.SourceDigest)
+	}
+	if !p.AllowSelfHosted && runnerEnv != "github-hosted" {
+		return fail(ReasonSelfHosted, "runner environment is %q; the policy requires github-hosted (allow-self-hosted to accept)", runnerEnv)
+	}
+	return nil
+}
+
+// classify maps sigstore-go's errors to reasons. sigstore-go's messages are stable
+// prefixes; typed identity errors are matched by type.
+func classify(err error) error {
+	var vm *sgverify.ErrValueMismatch
+	var rm *sgverify.ErrValueRegexMismatch
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "does not match digest") || strings.Contains(msg, "artifact digest") || strings.Contains(msg, "digest mismatch") ||
+		strings.Contains(msg, "message digest"):
+		return &Error{ReasonDigest, err}
+	case errors.As(err, &vm) || errors.As(err, &rm) || strings.Contains(msg, "CertificateIdentity"):
+		if strings.Contains(msg, "issuer") {
+			return &Error{ReasonIssuer, err}
+		}
+		return &Error{ReasonIdentity, err}
+	case strings.Contains(msg, "threshold not met") && strings.Contains(msg, "timestamps"),
+		strings.Contains(msg, "timestamp") && !strings.Contains(msg, "integrated"):
+		return &Error{ReasonTimestamp, err}
+	case strings.Contains(msg, "transparency log") || strings.Contains(msg, "tlog") || strings.Contains(msg, "inclusion") ||
+		strings.Contains(msg, "SET") || strings.Contains(msg, "entry") || strings.Contains(msg, "checkpoint") || strings.Contains(msg, "integrated"):
+		return &Error{ReasonTlog, err}
+	case strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") || strings.Contains(msg, "chain"):
+		return &Error{ReasonCertificate, err}
+	case strings.Contains(msg, "public key") || strings.Contains(msg, "key"):
+		return &Error{ReasonKey, err}
+	case strings.Contains(msg, "signature"):
+		return &Error{ReasonSignature, err}
+	}
+	return &Error{ReasonInternalFailed, err}
+}
+
+// VerifyAll verifies subjects in parallel, results in input order.
+func (v *Verifier) VerifyAll(ctx context.Context, subjects []Subject) []Result {
+	n := v.Concurrency
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	results := make([]Result, len(subjects))
+	idx := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, len(subjects)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				results[i] = v.Verify(ctx, subjects[i])
+			}
+		}()
+	}
+	for i := range subjects {
+		idx <- i
+	}
+	close(idx)
+	wg.Wait()
+	return results
+}
