@@ -20,9 +20,10 @@ import (
 // DevChain is a development TSA: a root CA and a TSA certificate it signed, with the
 // TSA's ECDSA P-256 key. Never use it for anything a user relies on.
 type DevChain struct {
-	Root *x509.Certificate
-	Leaf *x509.Certificate
-	Key  *ecdsa.PrivateKey
+	Root    *x509.Certificate
+	Leaf    *x509.Certificate
+	Key     *ecdsa.PrivateKey // the TSA's key
+	RootKey *ecdsa.PrivateKey // not written by Write; kept to issue more certificates
 }
 
 // NewDevChain makes a development chain valid from now-1h for ten years (root) and
@@ -90,7 +91,7 @@ func NewDevChain(rnd io.Reader, now time.Time) (*DevChain, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DevChain{Root: root, Leaf: leaf, Key: leafKey}, nil
+	return &DevChain{Root: root, Leaf: leaf, Key: leafKey, RootKey: rootKey}, nil
 }
 
 // TimeStampingEKU is the extension a TSA certificate needs (RFC 3161 section 2.3):

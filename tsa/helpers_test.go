@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/asn1"
+	"encoding/hex"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -160,3 +161,5 @@ func readFile(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+func hexs(b []byte) string { return hex.EncodeToString(b) }

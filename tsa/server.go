@@ -30,7 +30,8 @@ type ServerOptions struct {
 	RateLimit float64
 	// RateBurst is the bucket size; max(1, RateLimit) when zero.
 	RateBurst int
-	// Audit records requests refused before they reach the authority (size, rate).
+	// Audit records requests refused before they reach the authority (size, rate);
+	// the authority's logger when nil.
 	Audit *audit.Logger
 	Now   func() time.Time
 }
@@ -52,6 +53,9 @@ func Handler(a *Authority, o ServerOptions) http.Handler {
 	}
 	if s.o.Now == nil {
 		s.o.Now = time.Now
+	}
+	if s.o.Audit == nil {
+		s.o.Audit = a.audit
 	}
 	if o.RateLimit > 0 {
 		burst := float64(o.RateBurst)
