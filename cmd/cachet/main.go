@@ -71,6 +71,7 @@ commands:
   sign           sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)
   verify         verify many artifacts against a policy, offline
   verify-bundle  verify one artifact and bundle (cosign verify-blob flags)
+  policy         print the verify policy and commands for a bundle
   tsa            RFC 3161 timestamp authority: serve, dev-chain
   version        print the version
 
@@ -96,6 +97,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdVerify(ctx, args[1:], e)
 	case "verify-bundle":
 		err = cmdVerifyBundle(ctx, args[1:], e)
+	case "policy":
+		err = cmdPolicy(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "cachet", version)
 	case "-h", "--help", "help":

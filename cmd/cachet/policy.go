@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/cachet-sign/cachet/verify"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"sigs.k8s.io/yaml"
+)
+
+// cmdPolicy prints, for a bundle cachet (or cosign) made, the policy a consumer should
+// pin and the exact commands that check it: the identity as an anchored regexp that
+// allows any ref of the same workflow only when asked, the issuer, and the repository's
+// numeric id, which survives renames and is not reusable by a squatter.
+func cmdPolicy(ctx context.Context, args []string, e *env) error {
+	var bundlePath string
+	var anyRef bool
+	fs := flag.NewFlagSet("cachet policy", flag.ContinueOnError)
+	fs.StringVar(&bundlePath, "bundle", "", "a bundle of what was signed")
+	fs.BoolVar(&anyRef, "any-ref", false, "accept the same workflow at any ref (for releases from tags)")
+	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+		return err
+	}
+	if bundlePath == "" {
+		return usagef("--bundle is required")
+	}
+	b, err := verify.LoadBundle(bundlePath)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return usagef("%s: %v", bundlePath, err)
+	}
+	cert := vc.Certificate()
+	if cert == nil {
+		return usagef("%s is a key-based bundle: verify it with --key", bundlePath)
+	}
+	p, err := policyFor(cert, anyRef)
+	if err != nil {
+		return err
+	}
+	y, err := yaml.Marshal(p)
+	if err != nil {
+		return err
+	}
+	id := "--certificate-identity " + shellQuote(p.Identity)
+	if p.IdentityRegexp != "" {
+		id = "--certificate-identity-regexp " + shellQuote(p.IdentityRegexp)
+	}
+	fmt.Fprintf(e.stdout, "# policy (cachet verify --policy FILE)\n%s\n", y)
+	fmt.Fprintf(e.stdout, "# cachet\ncachet verify --trusted-root trusted_root.json %s --certificate-oidc-issuer %s --repository-id %s ARTIFACT...\n\n",
+		id, shellQuote(p.Issuer), p.RepositoryID)
+	fmt.Fprintf(e.stdout, "# cosign\ncosign verify-blob --bundle ARTIFACT.sigstore.json %s --certificate-oidc-issuer %s --certificate-github-workflow-repository-id %s ARTIFACT\n",
+		id, shellQuote(p.Issuer), p.RepositoryID)
+	return nil
+}
+
+func policyFor(cert *x509.Certificate, anyRef bool) (*verify.Policy, error) {
+	s, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	if s.SubjectAlternativeName == "" || s.Extensions.Issuer == "" {
+		return nil, errors.New("the certificate names no identity or issuer")
+	}
+	p := &verify.Policy{Issuer: s.Extensions.Issuer, Identity: s.SubjectAlternativeName,
+		RepositoryID: s.Extensions.SourceRepositoryIdentifier, Repository: s.Extensions.SourceRepositoryURI}
+	if anyRef {
+		path, _, ok := strings.Cut(s.SubjectAlternativeName, "@")
+		if ok {
+			p.Identity = ""
+			p.IdentityRegexp = "^" + regexp.QuoteMeta(path) + "@refs/(heads|tags)/[^/]+$"
+		}
+	}
+	return p, p.Validate()
+}
