@@ -88,6 +88,10 @@ func TestSignThenCosignVerifies(t *testing.T) {
 			t.Fatalf("GITHUB_OUTPUT lacks %q:\n%s", want, out)
 		}
 	}
+	sum, _ := os.ReadFile(filepath.Join(ws, "step_summary"))
+	if !bytes.Contains(sum, []byte("cachet sign: 1 signed, 0 failed")) || !bytes.Contains(sum, []byte("cosign verify-blob --bundle")) {
+		t.Fatalf("job summary: %s", sum)
+	}
 	al, _ := os.ReadFile(auditLog)
 	if !bytes.Contains(al, []byte(`"event":"codesign.keyless.signed"`)) || !bytes.Contains(al, []byte(`"san":"`+wantSAN)) ||
 		!bytes.Contains(al, []byte(`"log_index":`)) || !bytes.Contains(al, []byte(`"digest":"sha256:`)) {
@@ -256,7 +260,11 @@ func TestRefusalsLeaveNothing(t *testing.T) {
 				t.Fatalf("left behind: %v %v", matches, hidden)
 			}
 			if tc.wantCode == 3 {
-				al, _ := os.ReadFile(auditLog)
+				sum, _ := os.ReadFile(filepath.Join(ws, "step_summary"))
+	if !bytes.Contains(sum, []byte("cachet sign: 1 signed, 0 failed")) || !bytes.Contains(sum, []byte("cosign verify-blob --bundle")) {
+		t.Fatalf("job summary: %s", sum)
+	}
+	al, _ := os.ReadFile(auditLog)
 				if !bytes.Contains(al, []byte(`"event":"codesign.keyless.refused"`)) {
 					t.Fatalf("refusal not audited: %s", al)
 				}

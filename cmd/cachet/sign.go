@@ -150,6 +150,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	}
 	var failed []string
 	var bundles, indexes []string
+	var signed []sign.Result
 	for _, s := range subjects {
 		r := p.Sign(ctx, s)
 		if r.Err != nil {
@@ -157,6 +158,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			continue
 		}
 		bundles = append(bundles, s.Bundle)
+		signed = append(signed, r)
 		indexes = append(indexes, strconv.FormatInt(r.LogIndex, 10))
 		fmt.Fprintf(e.stderr, "signed %s -> %s (log index %d)\n", s.Name, s.Bundle, r.LogIndex)
 	}
@@ -165,11 +167,13 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	verifyCmd := fmt.Sprintf("cosign verify-blob --bundle %s --certificate-identity %s --certificate-oidc-issuer %s %s",
 		shellQuote(firstOr(bundles, "ARTIFACT.sigstore.json")), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(paths, "ARTIFACT")))
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		a.SetOutput("bundle-paths", strings.Join(bundles, "\n"))
-		a.SetOutput("certificate-identity", id.SAN)
-		a.SetOutput("certificate-oidc-issuer", id.Issuer)
-		a.SetOutput("log-index", strings.Join(indexes, "\n"))
-		a.SetOutput("verify-command", verifyCmd)
+		if err := setOutputs(a, "bundle-paths", strings.Join(bundles, "\n"), "certificate-identity", id.SAN,
+			"certificate-oidc-issuer", id.Issuer, "log-index", strings.Join(indexes, "\n"), "verify-command", verifyCmd); err != nil {
+			return err
+		}
+	}
+	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
+		a.AddStepSummary(signSummary(signed, failed, id.SAN, id.Issuer, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
 	if len(failed) > 0 {
@@ -249,4 +253,20 @@ func openAudit(path string, stderr io.Writer) (io.Writer, func(), error) {
 		return nil, nil, usagef("--audit-log: %v", err)
 	}
 	return f, func() { f.Close() }, nil
+}
+
+func signSummary(signed []sign.Result, failed []string, san, issuer, verifyCmd string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### cachet sign: %d signed, %d failed\n\nIdentity `%s`, issuer `%s`\n\n", len(signed), len(failed), mdEscape(san), mdEscape(issuer))
+	if len(signed) > 0 {
+		b.WriteString("| artifact | sha256 | bundle | log index |\n| --- | --- | --- | --- |\n")
+		for _, r := range signed {
+			fmt.Fprintf(&b, "| `%s` | `%x` | `%s` | %d |\n", mdEscape(r.Subject.Name), r.Digest, mdEscape(r.Subject.Bundle), r.LogIndex)
+		}
+	}
+	for _, f := range failed {
+		fmt.Fprintf(&b, "\n❌ %s\n", mdEscape(f))
+	}
+	fmt.Fprintf(&b, "\nVerify:\n\n```sh\n%s\n```\n", verifyCmd)
+	return b.String()
 }

@@ -278,9 +278,9 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 			}
 		}
 		if e.getenv("GITHUB_OUTPUT") != "" {
-			a.SetOutput("verified", strconv.Itoa(rep.Verified))
-			a.SetOutput("failed", strconv.Itoa(rep.Failed))
-			a.SetOutput("report", reportPath)
+			if err := setOutputs(a, "verified", strconv.Itoa(rep.Verified), "failed", strconv.Itoa(rep.Failed), "report", reportPath); err != nil {
+				return err
+			}
 		}
 		if e.getenv("GITHUB_STEP_SUMMARY") != "" {
 			a.AddStepSummary(verifySummary(results, rep))
