@@ -52,7 +52,7 @@ var (
 )
 
 // sharedDevChain saves key generation across tests that do not care whose chain it is.
-func sharedDevChain(t *testing.T) *DevChain {
+func sharedDevChain(t testing.TB) *DevChain {
 	t.Helper()
 	devOnce.Do(func() {
 		d, err := NewDevChain(nil, time.Now())
@@ -64,7 +64,7 @@ func sharedDevChain(t *testing.T) *DevChain {
 	return devShare
 }
 
-func newTestTSA(t *testing.T, dev *DevChain, mutate func(*Config)) *testTSA {
+func newTestTSA(t testing.TB, dev *DevChain, mutate func(*Config)) *testTSA {
 	t.Helper()
 	if dev == nil {
 		dev = sharedDevChain(t)
@@ -97,7 +97,7 @@ func (tt *testTSA) trusted() []root.TimestampingAuthority {
 	return []root.TimestampingAuthority{&root.SigstoreTimestampingAuthority{Root: tt.dev.Root, Leaf: tt.dev.Leaf}}
 }
 
-func (tt *testTSA) server(t *testing.T, o ServerOptions) *httptest.Server {
+func (tt *testTSA) server(t testing.TB, o ServerOptions) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(Handler(tt.a, o))
 	t.Cleanup(srv.Close)
