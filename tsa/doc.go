@@ -41,9 +41,10 @@
 // temporary file, fsync, rename over the old one, fsync of the directory. A process
 // first reserves a block (DefaultBlock serials) by writing counter+block as the mark,
 // and only then issues serials up to it; halfway through a block it reserves the next
-// one in the background, so requests do not wait on fsync. After a crash the next
-// process starts above the durable mark, skipping at most the unused part of the
-// reserved blocks, never repeating one. An flock on serial-r<ID>.lock keeps two
+// one in the background, so requests do not wait on fsync (if one ever does, the
+// reservations double in size until they keep ahead of the request rate). After a
+// crash the next process starts above the durable mark, skipping at most the unused
+// part of the reserved blocks, never repeating one. An flock on serial-r<ID>.lock keeps two
 // processes from sharing one replica's counter. Without a state directory (development
 // only) the counter starts at the Unix time in nanoseconds.
 package tsa

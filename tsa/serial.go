@@ -16,8 +16,10 @@ import (
 const (
 	// MaxReplicaID is the largest replica id: 16 bits above the 64-bit counter.
 	MaxReplicaID = 1<<16 - 1
-	// DefaultBlock is how many serials one durable reservation covers.
+	// DefaultBlock is how many serials one durable reservation covers at least.
 	DefaultBlock = 1000
+	// maxChunk caps the adaptive reservation size (see Serials.Next).
+	maxChunk = 1 << 22
 )
 
 // ErrSerialsLocked means another process holds the same state directory and replica id.
@@ -27,7 +29,7 @@ var ErrSerialsLocked = errors.New("tsa: serial state is in use by another proces
 // across restarts and crashes, and never collide with another replica's.
 type Serials struct {
 	replica *big.Int // replica id << 64, added to every counter value
-	block   uint64
+	block   uint64 // minimum reservation
 	dir     string // "" when not persisted
 	unlock  func() error
 
@@ -35,6 +37,7 @@ type Serials struct {
 	cond      *sync.Cond
 	next      uint64 // next counter value to issue
 	limit     uint64 // highest counter value covered by a durable reservation
+	chunk     uint64 // current reservation size: block, doubled whenever a request waited
 	extending bool   // a reservation is being written
 	err       error  // the last reservation failed
 }
@@ -71,6 +74,7 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 	if s.block == 0 {
 		s.block = DefaultBlock
 	}
+	s.chunk = s.block
 	s.cond = sync.NewCond(&s.mu)
 	if o.Dir == "" {
 		if !o.Ephemeral {
@@ -97,7 +101,7 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 		unlock()
 		return nil, err
 	}
-	if hw > ^uint64(0)-2*s.block {
+	if hw > ^uint64(0)-1<<40 {
 		unlock()
 		return nil, fmt.Errorf("tsa: serial counter in %s is exhausted; use another --replica-id", s.path())
 	}
@@ -126,13 +130,16 @@ func (s *Serials) Next() (*big.Int, error) {
 			s.mu.Unlock()
 			return nil, err
 		}
+		// The reservation did not keep ahead of the request rate: reserve more at once
+		// from now on, so requests stop waiting on fsync.
+		s.chunk = min(2*s.chunk, maxChunk)
 		s.extendLocked()
 		s.cond.Wait()
 	}
 	v := s.next
 	s.next++
-	// Reserve the next block when half of this one is used, off the request path.
-	if s.dir != "" && s.limit-v < s.block/2 {
+	// Reserve the next chunk when half of what is left is used, off the request path.
+	if s.dir != "" && s.limit-v < s.chunk/2 {
 		s.extendLocked()
 	}
 	s.mu.Unlock()
@@ -146,7 +153,7 @@ func (s *Serials) extendLocked() {
 		return
 	}
 	s.extending = true
-	target := s.limit + s.block
+	target := s.limit + s.chunk
 	go func() {
 		err := s.persist(target)
 		s.mu.Lock()
