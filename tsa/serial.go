@@ -29,8 +29,8 @@ var ErrSerialsLocked = errors.New("tsa: serial state is in use by another proces
 // across restarts and crashes, and never collide with another replica's.
 type Serials struct {
 	replica *big.Int // replica id << 64, added to every counter value
-	block   uint64 // minimum reservation
-	dir     string // "" when not persisted
+	block   uint64   // minimum reservation
+	dir     string   // "" when not persisted
 	unlock  func() error
 
 	mu        sync.Mutex
