@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -65,6 +66,7 @@ func Handler(a *Authority, o ServerOptions) http.Handler {
 		s.limiter = newLimiter(o.RateLimit, burst)
 	}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
+	s.signing = make(chan struct{}, runtime.GOMAXPROCS(0))
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{$}", s.timestamp)
 	mux.HandleFunc("POST /api/v1/timestamp", s.timestamp)
@@ -80,6 +82,10 @@ type server struct {
 	chainPEM []byte
 	limiter  *limiter
 	bufs     sync.Pool
+	// signing admits GOMAXPROCS requests at a time. Waiters queue in arrival order on
+	// the channel instead of all 64 (or 6400) being time-sliced together, which keeps
+	// the latency tail close to the median under load.
+	signing chan struct{}
 }
 
 func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +122,9 @@ func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.signing <- struct{}{}
 	resp, _, _ := s.a.respond(buf.Bytes(), client)
+	<-s.signing
 	h := w.Header()
 	h["Content-Type"] = []string{"application/timestamp-reply"}
 	h["Content-Length"] = []string{strconv.Itoa(len(resp))}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -97,6 +98,12 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	a, err := tsa.NewAuthority(tsa.Config{Signer: signer, Chain: chain, Policy: oid, Serials: serials, Audit: logger})
 	if err != nil {
 		return err
+	}
+	if e.getenv("GOGC") == "" {
+		// The live heap is a few MiB, so the default GOGC collects every few hundred
+		// tokens; at 400 the collector's share of a token's CPU drops by about a third
+		// (bench/tsa) for a heap that stays under ~50 MiB.
+		debug.SetGCPercent(400)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
