@@ -42,6 +42,12 @@ type Pipeline struct {
 	Audit  *audit.Logger
 	// AuditFields fill the identity part of audit events.
 	SAN, Issuer, CertSerial string
+	// Authorize, when set, decides per digest before anything is signed (key mode: the
+	// signing policy). An error is a refusal: audited as codesign.refused (or
+	// codesign.keyless.refused), nothing signed, no bundle.
+	Authorize func(digest []byte) error
+	// Tenant and Principal fill key mode audit events; the key id is KeyHint.
+	Tenant, Principal string
 }
 
 // Subject is one artifact to sign.
@@ -81,8 +87,10 @@ func (p *Pipeline) Sign(ctx context.Context, s Subject) Result {
 		s.Name = s.Path
 		res.Subject.Name = s.Path
 	}
-	res.Err = p.sign(ctx, s, &res)
-	ev := audit.Event{Event: "codesign.keyless.signed", Artifact: s.Name, SAN: p.SAN, Issuer: p.Issuer, CertSerial: p.CertSerial}
+	var refused bool
+	refused, res.Err = p.sign(ctx, s, &res)
+	ev := audit.Event{Event: "codesign.keyless.signed", Artifact: s.Name, SAN: p.SAN, Issuer: p.Issuer, CertSerial: p.CertSerial,
+		Tenant: p.Tenant, Principal: p.Principal, KeyID: p.KeyHint}
 	if p.Certificate == nil {
 		ev.Event = "codesign.signed"
 	}
@@ -90,9 +98,13 @@ func (p *Pipeline) Sign(ctx context.Context, s Subject) Result {
 		ev.Digest = "sha256:" + hex.EncodeToString(res.Digest)
 	}
 	if res.Err != nil {
-		ev.Event = "codesign.keyless.failed"
+		outcome := "failed"
+		if refused {
+			outcome = "refused"
+		}
+		ev.Event = "codesign.keyless." + outcome
 		if p.Certificate == nil {
-			ev.Event = "codesign.failed"
+			ev.Event = "codesign." + outcome
 		}
 		ev.Reason = res.Err.Error()
 	} else {
@@ -109,7 +121,24 @@ func (p *Pipeline) Sign(ctx context.Context, s Subject) Result {
 	return res
 }
 
-func (p *Pipeline) sign(ctx context.Context, s Subject, res *Result) error {
+// sign reports refused when Authorize said no.
+func (p *Pipeline) sign(ctx context.Context, s Subject, res *Result) (refused bool, err error) {
+	if err := p.signAuthorized(ctx, s, res); err != nil {
+		var r *refusal
+		if errors.As(err, &r) {
+			return true, r.err
+		}
+		return false, err
+	}
+	return false, nil
+}
+
+// refusal marks an Authorize error on its way out of signAuthorized.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+
+func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) error {
 	if p.Verify == nil {
 		return errors.New("sign: pipeline has no verification step")
 	}
@@ -124,6 +153,11 @@ func (p *Pipeline) sign(ctx context.Context, s Subject, res *Result) error {
 		return fmt.Errorf("digest of %s is %d bytes, want SHA-256", s.Name, len(digest))
 	}
 	res.Digest = digest
+	if p.Authorize != nil {
+		if err := p.Authorize(digest); err != nil {
+			return &refusal{err}
+		}
+	}
 	sig, err := p.Signer.Sign(rand.Reader, digest, crypto.SHA256)
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)

@@ -1,11 +1,16 @@
 package sign
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"errors"
 	"fmt"
+	"time"
 
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // KeylessCheck returns a Pipeline.Verify that verifies a bundle as a consumer would with
@@ -31,6 +36,46 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int) (
 	return func(b *sgbundle.Bundle, digest []byte) error {
 		_, err := v.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithCertificateIdentity(id)))
 		if err != nil {
+			return fmt.Errorf("sigstore-go: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// KeyCheck returns a Pipeline.Verify for key mode: the signature over the digest with
+// pub (PKCS#1 v1.5 for RSA unless pss, SHA-256 for every key, as cosign verify-blob
+// --key checks it), the given number of RFC 3161 timestamps from the trusted root's
+// TSAs, and, when tlog is set, the transparency-log entry.
+func KeyCheck(tm root.TrustedMaterial, pub crypto.PublicKey, pss bool, timestamps int, tlog bool) (func(*sgbundle.Bundle, []byte) error, error) {
+	var sv signature.Verifier
+	var err error
+	if rk, ok := pub.(*rsa.PublicKey); ok && pss {
+		sv, err = signature.LoadRSAPSSVerifier(rk, crypto.SHA256, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+	} else {
+		sv, err = signature.LoadVerifier(pub, crypto.SHA256)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("key check: %w", err)
+	}
+	keyMat := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
+	})
+	var opts []verify.VerifierOption
+	if tlog {
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	if timestamps > 0 {
+		opts = append(opts, verify.WithSignedTimestamps(timestamps))
+	}
+	if len(opts) == 0 {
+		return nil, errors.New("key check: a key bundle needs a timestamp or a log entry to say when it was signed")
+	}
+	v, err := verify.NewVerifier(root.TrustedMaterialCollection{tm, keyMat}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return func(b *sgbundle.Bundle, digest []byte) error {
+		if _, err := v.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithKey())); err != nil {
 			return fmt.Errorf("sigstore-go: %w", err)
 		}
 		return nil

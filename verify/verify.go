@@ -25,7 +25,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // Reason says why an artifact failed, in one stable word.
@@ -127,7 +126,7 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	}
 	var pb sgverify.PolicyOption
 	if p.Key != nil {
-		v, err := signature.LoadVerifier(p.Key, cryptoHashFor(p.Key))
+		v, err := keyVerifier(p.Key)
 		if err != nil {
 			return nil, fail(ReasonPolicy, "key: %v", err)
 		}

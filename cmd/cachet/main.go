@@ -72,6 +72,7 @@ commands:
   verify         verify many artifacts against a policy, offline
   verify-bundle  verify one artifact and bundle (cosign verify-blob flags)
   policy         print the verify policy and commands for a bundle
+  key            key mode keys: 'key public --key REF' prints the public key
   tsa            RFC 3161 timestamp authority: serve, dev-chain
   version        print the version
 
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdVerifyBundle(ctx, args[1:], e)
 	case "policy":
 		err = cmdPolicy(ctx, args[1:], e)
+	case "key":
+		err = cmdKey(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "cachet", version)
 	case "-h", "--help", "help":

@@ -33,6 +33,9 @@ type signFlags struct {
 	expRepo, expRef, expWorkflow, allowedEvents           string
 	allowSelfHosted                                       bool
 	timeout                                               time.Duration
+	// Key mode.
+	key, policyFile, tenant, rsaScheme string
+	tlogUpload                         bool
 }
 
 func cmdSign(ctx context.Context, args []string, e *env) error {
@@ -56,6 +59,11 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
 	fs.Var(&f.artifacts, "artifacts", "artifact path or glob (repeatable; also positional)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
+	fs.StringVar(&f.key, "key", "", "key mode: sign with this key, a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...&pin-source=file:PATH|env:NAME) or a PEM file (development)")
+	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML); required with --key")
+	fs.StringVar(&f.tenant, "tenant", "", "key mode: tenant whose key signs; required with --key")
+	fs.StringVar(&f.rsaScheme, "rsa-scheme", "pkcs1v15", "key mode, RSA keys: pkcs1v15 (what cosign verify-blob --key checks) or pss")
+	fs.BoolVar(&f.tlogUpload, "tlog-upload", false, "key mode: also record the signature and public key in Rekor (keyless mode always does)")
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}
@@ -90,6 +98,9 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	}
 	defer closeAudit()
 	al := &audit.Logger{W: auditW}
+	if f.key != "" {
+		return signWithKey(ctx, e, &f, subjects, tr, al)
+	}
 
 	// 2. Token: from a flag, or from the runner (needs `id-token: write`).
 	refuse := func(err error) error {

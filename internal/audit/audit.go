@@ -26,6 +26,10 @@ type Event struct {
 	Policy  string `json:"policy,omitempty"`   // TSA policy OID
 	GenTime string `json:"gen_time,omitempty"` // TSTInfo genTime, RFC 3339
 	Client  string `json:"client,omitempty"`   // requester's address
+	// Key mode fields (codesign.signed, codesign.refused, codesign.failed).
+	Tenant    string `json:"tenant,omitempty"`
+	Principal string `json:"principal,omitempty"` // who asked, from the verified OIDC token
+	KeyID     string `json:"key_id,omitempty"`    // base64 SHA-256 of the public key (the bundle's key hint)
 }
 
 // Logger writes events; a nil *Logger or nil W discards them.

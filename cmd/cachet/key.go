@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/cachet-sign/cachet/keys"
+)
+
+// cmdKey is `cachet key public --key REF`: the PEM public key on stdout, its key id
+// (the bundle's publicKey.hint, the policy's key-id) on stderr.
+func cmdKey(_ context.Context, args []string, e *env) error {
+	if len(args) == 0 || args[0] != "public" {
+		return usagef("usage: cachet key public --key PKCS11-URI|FILE")
+	}
+	fs := flag.NewFlagSet("cachet key public", flag.ContinueOnError)
+	ref := fs.String("key", "", "PKCS#11 URI or PEM private key file")
+	if err := parseFlags(fs, args[1:], e.action(), e.stderr); err != nil {
+		return err
+	}
+	if *ref == "" {
+		return usagef("cachet key public needs --key PKCS11-URI|FILE")
+	}
+	opts := keys.Options{Getenv: e.getenv}
+	if e.inActions() {
+		opts.Mask = e.action().AddMask
+	}
+	k, err := keys.Open(*ref, opts)
+	if err != nil {
+		if errors.Is(err, keys.ErrURI) || errors.Is(err, keys.ErrNoPKCS11) || errors.Is(err, keys.ErrPINSource) {
+			return usagef("--key: %v", err)
+		}
+		return fmt.Errorf("--key: %w", err)
+	}
+	defer k.Close()
+	pem, err := k.PublicPEM()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "key id: %s\n", k.ID)
+	_, err = e.stdout.Write(pem)
+	return err
+}

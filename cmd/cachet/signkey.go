@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/keyless"
+	"github.com/cachet-sign/cachet/keys"
+	"github.com/cachet-sign/cachet/policy"
+	"github.com/cachet-sign/cachet/sign"
+	"github.com/cachet-sign/cachet/tlog"
+	"github.com/cachet-sign/cachet/tsa"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// signWithKey is key mode: the same pipeline as keyless, with a key from an HSM (or a
+// PEM file) instead of a Fulcio certificate, and the signing policy instead of Fulcio
+// deciding who may sign. The job's identity still comes from its verified OIDC token.
+func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subject, tr *root.TrustedRoot, al *audit.Logger) error {
+	a := e.action()
+	switch {
+	case len(f.tsaURLs) == 0:
+		return usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
+	case f.policyFile == "":
+		return usagef("key mode needs --policy FILE: the signing policy that says who may sign with the key")
+	case f.tenant == "":
+		return usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
+	}
+	if err := outsideWorkspace(e, "--policy", f.policyFile); err != nil {
+		return err
+	}
+	pol, err := policy.Load(f.policyFile)
+	if err != nil {
+		return usagef("--policy %s: %v", f.policyFile, err)
+	}
+	if pol.ApprovalsFile != "" {
+		ap := pol.ApprovalsFile
+		if !filepath.IsAbs(ap) {
+			ap = filepath.Join(filepath.Dir(f.policyFile), ap)
+		}
+		if err := outsideWorkspace(e, "the policy's approvals-file", ap); err != nil {
+			return err
+		}
+	}
+	refuse := func(principal, keyID string, err error) error {
+		if aerr := al.Log(audit.Event{Event: "codesign.refused", Tenant: f.tenant, Principal: principal, KeyID: keyID, Reason: err.Error()}); aerr != nil {
+			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
+		}
+		return &refusedError{err}
+	}
+
+	// Identity: the verified token, as in keyless mode; never an input the workflow sets.
+	token, err := loadToken(ctx, f.identityToken, e)
+	if errors.Is(err, keyless.ErrNoTokenPermission) {
+		return refuse("", "", err)
+	}
+	if err != nil {
+		return err
+	}
+	if e.inActions() {
+		a.AddMask(token)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	claims, err := (&keyless.Verifier{Issuer: f.issuer, HTTPClient: hc}).Verify(ctx, token)
+	if err != nil {
+		if errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) || errors.Is(err, keyless.ErrMalformedToken) {
+			return refuse("", "", err)
+		}
+		return err
+	}
+	principal := policy.FromClaims(claims)
+
+	// The key. Its PIN is masked before use and never in an error.
+	opts := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme)}
+	if e.inActions() {
+		opts.Mask = a.AddMask
+	}
+	k, err := keys.Open(f.key, opts)
+	if err != nil {
+		if aerr := al.Log(audit.Event{Event: "codesign.failed", Tenant: f.tenant, Principal: principal.String(), Reason: err.Error()}); aerr != nil {
+			return fmt.Errorf("audit log: %w (after: %v)", aerr, err)
+		}
+		if errors.Is(err, keys.ErrURI) || errors.Is(err, keys.ErrNoPKCS11) || errors.Is(err, keys.ErrPINSource) {
+			return usagef("--key: %v", err)
+		}
+		return fmt.Errorf("--key: %w", err)
+	}
+	defer k.Close()
+
+	check, err := sign.KeyCheck(tr, k.Signer.Public(), keys.IsPSS(k.Signer), len(f.tsaURLs), f.tlogUpload)
+	if err != nil {
+		return err
+	}
+	p := &sign.Pipeline{
+		Signer: k.Signer, KeyHint: k.ID,
+		TSA:    &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc},
+		Verify: check, Audit: al,
+		Authorize: func(digest []byte) error { return pol.MaySign(f.tenant, principal, k.ID, digest) },
+		Tenant:    f.tenant, Principal: principal.String(),
+	}
+	if f.tlogUpload {
+		p.Rekor = &tlog.Rekor{URL: f.rekorURL, Trusted: tr}
+	}
+	var failed, refused, bundles, indexes []string
+	var signed []sign.Result
+	for _, s := range subjects {
+		r := p.Sign(ctx, s)
+		switch {
+		case errors.Is(r.Err, policy.ErrRefused):
+			refused = append(refused, fmt.Sprintf("%s: %v", s.Name, r.Err))
+			continue
+		case r.Err != nil:
+			failed = append(failed, fmt.Sprintf("%s: %v", s.Name, r.Err))
+			continue
+		}
+		bundles = append(bundles, s.Bundle)
+		signed = append(signed, r)
+		indexes = append(indexes, strconv.FormatInt(r.LogIndex, 10))
+		fmt.Fprintf(e.stderr, "signed %s -> %s (key %s)\n", s.Name, s.Bundle, k.ID)
+	}
+
+	pubPEM, err := k.PublicPEM()
+	if err != nil {
+		return err
+	}
+	verifyCmd := fmt.Sprintf("cosign verify-blob --key KEY.pub --bundle %s --trusted-root %s", shellQuote(firstOr(bundles, "ARTIFACT.sigstore.json")), shellQuote(f.trustedRoot))
+	if !f.tlogUpload {
+		verifyCmd += " --insecure-ignore-tlog"
+	}
+	verifyCmd += " " + shellQuote(firstOr(bundlesArtifacts(signed), "ARTIFACT"))
+	if e.getenv("GITHUB_OUTPUT") != "" {
+		if err := setOutputs(a, "bundle-paths", strings.Join(bundles, "\n"), "key-id", k.ID, "public-key", string(pubPEM),
+			"log-index", strings.Join(indexes, "\n"), "verify-command", verifyCmd); err != nil {
+			return err
+		}
+	}
+	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
+		a.AddStepSummary(keySummary(signed, append(refused, failed...), f.tenant, k.ID, verifyCmd))
+	}
+	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nverify with: %s\n", k.ID, f.tenant, verifyCmd)
+	if len(refused) > 0 {
+		return &refusedError{fmt.Errorf("%d of %d artifacts refused by the signing policy (the others' bundles are valid):\n  %s",
+			len(refused), len(subjects), strings.Join(append(refused, failed...), "\n  "))}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d artifacts not signed (the others' bundles are valid):\n  %s",
+			len(failed), len(subjects), strings.Join(failed, "\n  "))
+	}
+	return nil
+}
+
+func bundlesArtifacts(rs []sign.Result) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Subject.Path)
+	}
+	return out
+}
+
+// outsideWorkspace refuses a policy the workflow's own checkout could supply: the
+// policy is the runner owner's, not the repository's.
+func outsideWorkspace(e *env, what, path string) error {
+	ws := e.getenv("GITHUB_WORKSPACE")
+	if ws == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return usagef("%s %s: %v", what, path, err)
+	}
+	wsAbs, err := filepath.Abs(ws)
+	if err != nil {
+		return usagef("GITHUB_WORKSPACE: %v", err)
+	}
+	if rel, err := filepath.Rel(wsAbs, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		return usagef("%s %s is inside the workspace (%s), which the workflow controls; keep the signing policy on the runner, outside it (e.g. /etc/cachet/)", what, path, ws)
+	}
+	return nil
+}
+
+func keySummary(signed []sign.Result, notSigned []string, tenant, keyID, verifyCmd string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### cachet sign (key mode): %d signed, %d not signed\n\nTenant `%s`, key `%s`\n\n", len(signed), len(notSigned), mdEscape(tenant), mdEscape(keyID))
+	if len(signed) > 0 {
+		b.WriteString("| artifact | sha256 | bundle |\n| --- | --- | --- |\n")
+		for _, r := range signed {
+			fmt.Fprintf(&b, "| `%s` | `%x` | `%s` |\n", mdEscape(r.Subject.Name), r.Digest, mdEscape(r.Subject.Bundle))
+		}
+	}
+	for _, n := range notSigned {
+		fmt.Fprintf(&b, "\n❌ %s\n", mdEscape(n))
+	}
+	fmt.Fprintf(&b, "\nVerify:\n\n```sh\n%s\n```\n", verifyCmd)
+	return b.String()
+}
