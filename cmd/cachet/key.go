@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/cachet-sign/cachet/keys"
+	"github.com/sethvargo/go-githubactions"
 )
 
 // cmdKey is `cachet key public --key REF`: the PEM public key on stdout, its key id
@@ -25,7 +26,9 @@ func cmdKey(_ context.Context, args []string, e *env) error {
 	}
 	opts := keys.Options{Getenv: e.getenv}
 	if e.inActions() {
-		opts.Mask = e.action().AddMask
+		// The runner reads workflow commands on stderr too; stdout stays the bare PEM
+		// so `cachet key public ... > key.pub` is a valid key file.
+		opts.Mask = githubactions.New(githubactions.WithGetenv(e.getenv), githubactions.WithWriter(e.stderr)).AddMask
 	}
 	k, err := keys.Open(*ref, opts)
 	if err != nil {
