@@ -103,6 +103,9 @@ func Open(ref string, o Options) (*Key, error) {
 			return nil, perr
 		}
 		name = u.String()
+		if !pkcs11Supported {
+			return nil, fmt.Errorf("%s: %w", name, ErrNoPKCS11)
+		}
 		pin, perr := readPIN(u.PINSource, o.Getenv)
 		if perr != nil {
 			return nil, fmt.Errorf("%s: %w", name, perr)

@@ -187,3 +187,18 @@ func TestReadPIN(t *testing.T) {
 		}
 	}
 }
+
+// TestNoPKCS11 runs in both builds: with cgo a URI reaches the module; without it the
+// error says so before any PIN is read.
+func TestNoPKCS11(t *testing.T) {
+	_, err := Open("pkcs11:token=a;object=b?module-path=/nonexistent/module.so&pin-source=env:UNSET", Options{})
+	if pkcs11Supported {
+		if !errors.Is(err, ErrPINSource) {
+			t.Fatalf("cgo build: %v", err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrNoPKCS11) || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Fatalf("!cgo build: %v", err)
+	}
+}

@@ -68,3 +68,6 @@ func classify(err error) error {
 	}
 	return fmt.Errorf("pkcs11: %s", msg)
 }
+
+// pkcs11Supported says whether this build can open PKCS#11 keys.
+const pkcs11Supported = true

@@ -8,3 +8,6 @@ import "crypto"
 func openPKCS11(*URI, string) (crypto.Signer, func() error, error) {
 	return nil, nil, ErrNoPKCS11
 }
+
+// pkcs11Supported says whether this build can open PKCS#11 keys.
+const pkcs11Supported = false

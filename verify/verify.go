@@ -55,7 +55,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return string(e.Reason) + ": " + e.Err.Error() }
-func (e *Error) Unwrap() error  { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 func fail(r Reason, format string, args ...any) *Error {
 	return &Error{Reason: r, Err: fmt.Errorf(format, args...)}
