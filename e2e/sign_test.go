@@ -28,9 +28,9 @@ type bundleJSON struct {
 			RawBytes string `json:"rawBytes"`
 		} `json:"certificate"`
 		TlogEntries []struct {
-			KindVersion struct{ Kind, Version string } `json:"kindVersion"`
-			InclusionProof   *json.RawMessage          `json:"inclusionProof"`
-			InclusionPromise *json.RawMessage          `json:"inclusionPromise"`
+			KindVersion      struct{ Kind, Version string } `json:"kindVersion"`
+			InclusionProof   *json.RawMessage               `json:"inclusionProof"`
+			InclusionPromise *json.RawMessage               `json:"inclusionPromise"`
 		} `json:"tlogEntries"`
 		TimestampVerificationData struct {
 			Rfc3161Timestamps []struct {
@@ -260,11 +260,7 @@ func TestRefusalsLeaveNothing(t *testing.T) {
 				t.Fatalf("left behind: %v %v", matches, hidden)
 			}
 			if tc.wantCode == 3 {
-				sum, _ := os.ReadFile(filepath.Join(ws, "step_summary"))
-	if !bytes.Contains(sum, []byte("cachet sign: 1 signed, 0 failed")) || !bytes.Contains(sum, []byte("cosign verify-blob --bundle")) {
-		t.Fatalf("job summary: %s", sum)
-	}
-	al, _ := os.ReadFile(auditLog)
+				al, _ := os.ReadFile(auditLog)
 				if !bytes.Contains(al, []byte(`"event":"codesign.keyless.refused"`)) {
 					t.Fatalf("refusal not audited: %s", al)
 				}
