@@ -14,13 +14,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/go-openapi/swag"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	"github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/rekor/pkg/generated/client/entries"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/tle"
@@ -37,8 +37,17 @@ type Rekor struct {
 	URL     string
 	Trusted root.TrustedMaterial // logs whose entries we accept
 	Retries uint                 // retries on transport errors and 5xx; 0 means 3
-	// RetryWait bounds the wait between retries; 1s when zero.
+	// RetryWait scales the wait between retries: jittered, from RetryWait/4 doubling
+	// up to 4·RetryWait; 1s when zero. See Retrier.
 	RetryWait time.Duration
+	// MaxRetryAfter is the longest Retry-After obeyed (30 s when zero); a longer one
+	// fails the entry rather than stalling the run.
+	MaxRetryAfter time.Duration
+	// HTTPClient's transport carries the requests (a shared keep-alive transport when
+	// nil); retries wrap it.
+	HTTPClient *http.Client
+
+	state clientState // the generated client, built once
 }
 
 // HashedRekord is what we ask the log to record: a signature over a SHA-256 digest,
@@ -52,18 +61,9 @@ type HashedRekord struct {
 // Add records r and returns the verified entry in bundle form. A 409 (already
 // recorded, e.g. a retried request) is resolved by fetching the existing entry.
 func (c *Rekor) Add(ctx context.Context, r HashedRekord) (*rekorpb.TransparencyLogEntry, error) {
-	retries := c.Retries
-	if retries == 0 {
-		retries = 3
-	}
-	wait := c.RetryWait
-	if wait == 0 {
-		wait = time.Second
-	}
-	rc, err := client.GetRekorClient(c.URL, client.WithRetryCount(retries), client.WithRetryWaitMin(wait/4), client.WithRetryWaitMax(wait),
-		client.WithUserAgent("cachet"))
+	rc, retries, err := c.client()
 	if err != nil {
-		return nil, fmt.Errorf("rekor: %w", err)
+		return nil, err
 	}
 	hexDigest := hex.EncodeToString(r.Digest)
 	proposed := &models.Hashedrekord{
