@@ -1,0 +1,210 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+)
+
+// countingSigner records how many signatures are in flight at once.
+type countingSigner struct {
+	crypto.Signer
+	now, peak atomic.Int32
+}
+
+func (c *countingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	n := c.now.Add(1)
+	defer c.now.Add(-1)
+	for {
+		p := c.peak.Load()
+		if n <= p || c.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	return c.Signer.Sign(r, d, o)
+}
+
+// keyPipeline is a pipeline with no network: an ECDSA key, a key hint, and a Verify
+// that checks the bundle's signature over the digest with that key.
+func keyPipeline(t *testing.T) (*Pipeline, *countingSigner) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingSigner{Signer: k}
+	return &Pipeline{Signer: cs, KeyHint: "test-key", Verify: verifyWith(&k.PublicKey)}, cs
+}
+
+func verifyWith(pub *ecdsa.PublicKey) func(*sgbundle.Bundle, []byte) error {
+	return func(b *sgbundle.Bundle, digest []byte) error {
+		ms := b.GetMessageSignature()
+		if ms == nil || !bytes.Equal(ms.GetMessageDigest().GetDigest(), digest) {
+			return errors.New("digest differs")
+		}
+		if !ecdsa.VerifyASN1(pub, digest, ms.GetSignature()) {
+			return errors.New("signature does not verify")
+		}
+		return nil
+	}
+}
+
+func TestSignAllParallelAndPartialFailure(t *testing.T) {
+	dir := t.TempDir()
+	p, cs := keyPipeline(t)
+	var subjects []Subject
+	for i := range 40 {
+		path := filepath.Join(dir, fmt.Sprintf("a%02d.bin", i))
+		if i%13 != 5 { // a05, a18, a31 are missing
+			if err := os.WriteFile(path, []byte(fmt.Sprint("artifact ", i)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		subjects = append(subjects, Subject{Path: path, Bundle: path + ".sigstore.json"})
+	}
+	var calls int
+	out := p.SignAll(t.Context(), subjects, RunOptions{Parallel: 6, OnOutcome: func(Outcome) { calls++ }})
+	if len(out) != len(subjects) || calls != len(subjects) {
+		t.Fatalf("%d outcomes, %d callbacks, want %d", len(out), calls, len(subjects))
+	}
+	if peak := cs.peak.Load(); peak > 6 || peak < 2 {
+		t.Fatalf("peak concurrency %d, want 2..6", peak)
+	}
+	for i, o := range out {
+		if o.Subject.Path != subjects[i].Path {
+			t.Fatalf("outcome %d is for %s, want %s: order lost", i, o.Subject.Path, subjects[i].Path)
+		}
+		missing := i%13 == 5
+		_, statErr := os.Stat(subjects[i].Bundle)
+		switch {
+		case missing && (o.Err == nil || !errors.Is(o.Err, os.ErrNotExist) || statErr == nil):
+			t.Fatalf("%s: missing file: err %v, bundle stat %v", o.Subject.Name, o.Err, statErr)
+		case !missing && (o.Err != nil || statErr != nil || o.Kept):
+			t.Fatalf("%s: err %v, bundle stat %v, kept %v", o.Subject.Name, o.Err, statErr, o.Kept)
+		}
+	}
+}
+
+func TestSignAllResume(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := keyPipeline(t)
+	var subjects []Subject
+	for i := range 5 {
+		path := filepath.Join(dir, fmt.Sprintf("r%d.bin", i))
+		if err := os.WriteFile(path, []byte(fmt.Sprint("resume ", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		subjects = append(subjects, Subject{Path: path, Bundle: path + ".sigstore.json"})
+	}
+	for _, o := range p.SignAll(t.Context(), subjects, RunOptions{Resume: true}) {
+		if o.Err != nil || o.Kept || o.Replaced != "" {
+			t.Fatalf("first run: %+v", o)
+		}
+	}
+	before, _ := os.ReadFile(subjects[0].Bundle)
+
+	// r1: garbage; r2: a bundle of another artifact; r3: signed by another key.
+	if err := os.WriteFile(subjects[1].Bundle, []byte("{not a bundle"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := os.ReadFile(subjects[4].Bundle)
+	if err := os.WriteFile(subjects[2].Bundle, other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	foreign, _ := keyPipeline(t)
+	if r := foreign.Sign(t.Context(), subjects[3]); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+
+	out := p.SignAll(t.Context(), subjects, RunOptions{Resume: true})
+	for i, o := range out {
+		if o.Err != nil {
+			t.Fatalf("%s: %v", o.Subject.Name, o.Err)
+		}
+		wantKept := i == 0 || i == 4
+		if o.Kept != wantKept || (wantKept != (o.Replaced == "")) {
+			t.Fatalf("%s: kept %v replaced %q, want kept %v", o.Subject.Name, o.Kept, o.Replaced, wantKept)
+		}
+		if !wantKept && !strings.Contains(o.Replaced, ErrNotKept.Error()) {
+			t.Fatalf("%s: reason %q", o.Subject.Name, o.Replaced)
+		}
+		if _, err := p.Existing(o.Subject.Bundle, o.Digest); err != nil {
+			t.Fatalf("%s: after the re-run the bundle does not verify: %v", o.Subject.Name, err)
+		}
+	}
+	after, _ := os.ReadFile(subjects[0].Bundle)
+	if !bytes.Equal(before, after) {
+		t.Fatal("a valid bundle was rewritten")
+	}
+
+	// Without Resume, everything is signed again (the behaviour before Resume existed).
+	for _, o := range p.SignAll(t.Context(), subjects, RunOptions{}) {
+		if o.Err != nil || o.Kept {
+			t.Fatalf("no resume: %+v", o)
+		}
+	}
+}
+
+func TestSignAllCancelledReportsEverySubject(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := keyPipeline(t)
+	var subjects []Subject
+	for i := range 30 {
+		d := sha256.Sum256([]byte{byte(i)})
+		subjects = append(subjects, Subject{Name: fmt.Sprint("d", i), Digest: d[:], Bundle: filepath.Join(dir, fmt.Sprint("d", i, ".sigstore.json"))})
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	n := 0
+	out := p.SignAll(ctx, subjects, RunOptions{Parallel: 2, OnOutcome: func(Outcome) {
+		if n++; n == 5 {
+			cancel()
+		}
+	}})
+	var signed, notSigned int
+	for _, o := range out {
+		switch {
+		case o.Err == nil:
+			signed++
+		case errors.Is(o.Err, context.Canceled):
+			notSigned++
+		default:
+			t.Fatalf("%s: %v", o.Subject.Name, o.Err)
+		}
+	}
+	if signed+notSigned != len(subjects) || notSigned == 0 {
+		t.Fatalf("signed %d, not signed %d of %d", signed, notSigned, len(subjects))
+	}
+}
+
+func TestHashMatchesHashFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big")
+	f, _ := os.Create(path)
+	if _, err := io.CopyN(f, rand.Reader, 3*HashBufferSize+12345); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	a, err := Hash(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := HashFile(path)
+	if !bytes.Equal(a, b) {
+		t.Fatal("Hash and HashFile differ")
+	}
+}
