@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
@@ -36,20 +39,21 @@ type signFlags struct {
 	// Key mode.
 	key, policyFile, tenant, rsaScheme string
 	tlogUpload                         bool
+	// Many subjects.
+	checksums, progress string
+	parallel            int
+	resume              bool
 }
 
-func cmdSign(ctx context.Context, args []string, e *env) error {
-	a := e.action()
-	var f signFlags
-	fs := flag.NewFlagSet("cachet sign", flag.ContinueOnError)
+// register adds the flags sign and release share; withArtifacts adds the ones naming
+// local artifacts and bundle paths (sign only).
+func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 	fs.StringVar(&f.fulcioURL, "fulcio-url", defaultFulcio, "Fulcio URL")
 	fs.StringVar(&f.rekorURL, "rekor-url", defaultRekor, "Rekor URL")
 	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer)")
 	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token (an enterprise slug issuer or a GHES issuer)")
 	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
 	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
-	fs.StringVar(&f.bundle, "bundle", "", "bundle path (one artifact only); default ARTIFACT.sigstore.json")
-	fs.StringVar(&f.outputDir, "output-dir", "", "directory for bundles (NAME.sigstore.json)")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs (required)")
 	fs.StringVar(&f.auditLog, "audit-log", "-", "audit log file (JSON lines, appended); - for stderr")
 	fs.StringVar(&f.expRepo, "expected-repository", "", "refuse unless the job's repository is this owner/name")
@@ -57,14 +61,45 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&f.expWorkflow, "expected-workflow", "", "refuse unless the job workflow is this (owner/repo/.github/workflows/x.yml[@ref])")
 	fs.StringVar(&f.allowedEvents, "allowed-events", "", "comma-separated events allowed to sign (push,release,...); default any")
 	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
-	fs.Var(&f.artifacts, "artifacts", "artifact path or glob (repeatable; also positional)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
+	fs.IntVar(&f.parallel, "parallel", 8, "subjects signed at once (Rekor and TSA requests in flight)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, a line every 5 s or 10% otherwise), bar, lines, none")
+	if !withArtifacts {
+		return
+	}
+	fs.StringVar(&f.bundle, "bundle", "", "bundle path (one artifact only); default ARTIFACT.sigstore.json")
+	fs.StringVar(&f.outputDir, "output-dir", "", "directory for bundles (NAME.sigstore.json)")
+	fs.Var(&f.artifacts, "artifacts", "artifact path, glob or directory (repeatable; also positional); a directory means every regular file under it, recursively, but hidden ones and *.sigstore.json")
+	fs.StringVar(&f.checksums, "checksums", "", "sign by digest the artifacts listed in this sha256sum file; bundles NAME.sigstore.json go to --output-dir (default: the file's directory)")
+	fs.BoolVar(&f.resume, "resume", true, "keep a bundle already at the bundle path when it verifies (trusted root, identity or key, digest); false signs everything again")
 	fs.StringVar(&f.key, "key", "", "key mode: sign with this key, a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...&pin-source=file:PATH|env:NAME) or a PEM file (development)")
 	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML); required with --key")
 	fs.StringVar(&f.tenant, "tenant", "", "key mode: tenant whose key signs; required with --key")
 	fs.StringVar(&f.rsaScheme, "rsa-scheme", "pkcs1v15", "key mode, RSA keys: pkcs1v15 (what cosign verify-blob --key checks) or pss")
 	fs.BoolVar(&f.tlogUpload, "tlog-upload", false, "key mode: also record the signature and public key in Rekor (keyless mode always does)")
+}
+
+func (f *signFlags) checkRun() error {
+	if f.parallel < 1 || f.parallel > 256 {
+		return usagef("--parallel %d: want 1 to 256", f.parallel)
+	}
+	switch f.progress {
+	case "auto", "bar", "lines", "none":
+	default:
+		return usagef("--progress %q: want auto, bar, lines or none", f.progress)
+	}
+	return nil
+}
+
+func cmdSign(ctx context.Context, args []string, e *env) error {
+	a := e.action()
+	var f signFlags
+	fs := flag.NewFlagSet("cachet sign", flag.ContinueOnError)
+	f.register(fs, true)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+		return err
+	}
+	if err := f.checkRun(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -75,14 +110,26 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	if len(paths) == 0 {
-		return usagef("no artifact to sign: give paths or globs (cachet sign [flags] ARTIFACT...)")
+	if paths, err = expandDirs(paths); err != nil {
+		return err
 	}
-	if f.bundle != "" && len(paths) != 1 {
-		return usagef("--bundle names one bundle but %d artifacts were given; use --output-dir", len(paths))
+	var sums []sign.Checksum
+	if f.checksums != "" {
+		if sums, err = readChecksums(f.checksums); err != nil {
+			return err
+		}
+	}
+	if len(paths)+len(sums) == 0 {
+		return usagef("no artifact to sign: give paths, globs, directories or --checksums FILE (cachet sign [flags] ARTIFACT...)")
+	}
+	if f.bundle != "" && len(paths)+len(sums) != 1 {
+		return usagef("--bundle names one bundle but %d artifacts were given; use --output-dir", len(paths)+len(sums))
 	}
 	subjects, err := planSubjects(paths, f.bundle, f.outputDir)
 	if err != nil {
+		return err
+	}
+	if subjects, err = planDigestSubjects(subjects, sums, f.checksums, f.bundle, f.outputDir); err != nil {
 		return err
 	}
 	if f.trustedRoot == "" {
@@ -102,7 +149,36 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 		return signWithKey(ctx, e, &f, subjects, tr, al)
 	}
 
-	// 2. Token: from a flag, or from the runner (needs `id-token: write`).
+	// 2-3. Token, identity, certificate.
+	p, id, err := keylessPipeline(ctx, e, &f, tr, al)
+	if err != nil {
+		return err
+	}
+
+	// 4. One pipeline, one certificate, every artifact, f.parallel at a time.
+	rep := runSubjects(ctx, e, p, subjects, &f, nil)
+
+	// 5. Outputs.
+	verifyCmd := fmt.Sprintf("cosign verify-blob --bundle %s --certificate-identity %s --certificate-oidc-issuer %s %s",
+		shellQuote(firstOr(rep.bundles, "ARTIFACT.sigstore.json")), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(rep.artifacts, "ARTIFACT")))
+	if e.getenv("GITHUB_OUTPUT") != "" {
+		if err := setOutputs(a, "bundle-paths", strings.Join(rep.bundles, "\n"), "certificate-identity", id.SAN,
+			"certificate-oidc-issuer", id.Issuer, "log-index", strings.Join(rep.indexes, "\n"), "verify-command", verifyCmd); err != nil {
+			return err
+		}
+	}
+	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
+		a.AddStepSummary(signSummary(rep.signed, rep.failed, id.SAN, id.Issuer, verifyCmd))
+	}
+	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
+	return rep.err(len(subjects))
+}
+
+// keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
+// certify one ephemeral key, and returns the pipeline every subject of the run shares.
+func keylessPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*sign.Pipeline, *keyless.Identity, error) {
+	a := e.action()
+	// Token: from a flag, or from the runner (needs `id-token: write`).
 	refuse := func(err error) error {
 		if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
 			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
@@ -111,16 +187,16 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	}
 	token, err := loadToken(ctx, f.identityToken, e)
 	if errors.Is(err, keyless.ErrNoTokenPermission) {
-		return refuse(err)
+		return nil, nil, refuse(err)
 	}
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if e.inActions() {
 		a.AddMask(token)
 	}
 
-	// 3. Identity and certificate.
+	// Identity and certificate.
 	hc := &http.Client{Timeout: 30 * time.Second}
 	var events []string
 	for _, ev := range strings.Split(f.allowedEvents, ",") {
@@ -139,16 +215,14 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
 			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
-			return refuse(err)
+			return nil, nil, refuse(err)
 		}
-		return err
+		return nil, nil, err
 	}
 	id := cert.Identity
-
-	// 4. One pipeline, one certificate, every artifact.
 	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	p := &sign.Pipeline{
 		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
@@ -157,41 +231,200 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
 	}
 	if len(f.tsaURLs) > 0 {
-		p.TSA = &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc}
+		p.TSA = tsaClient(f.tsaURLs, tr, hc)
 	}
-	var failed []string
-	var bundles, indexes []string
-	var signed []sign.Result
-	for _, s := range subjects {
-		r := p.Sign(ctx, s)
-		if r.Err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", s.Name, r.Err))
-			continue
-		}
-		bundles = append(bundles, s.Bundle)
-		signed = append(signed, r)
-		indexes = append(indexes, strconv.FormatInt(r.LogIndex, 10))
-		fmt.Fprintf(e.stderr, "signed %s -> %s (log index %d)\n", s.Name, s.Bundle, r.LogIndex)
-	}
+	return p, id, nil
+}
 
-	// 5. Outputs.
-	verifyCmd := fmt.Sprintf("cosign verify-blob --bundle %s --certificate-identity %s --certificate-oidc-issuer %s %s",
-		shellQuote(firstOr(bundles, "ARTIFACT.sigstore.json")), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(paths, "ARTIFACT")))
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(a, "bundle-paths", strings.Join(bundles, "\n"), "certificate-identity", id.SAN,
-			"certificate-oidc-issuer", id.Issuer, "log-index", strings.Join(indexes, "\n"), "verify-command", verifyCmd); err != nil {
-			return err
-		}
+// tsaClient is the TSA client of a run: jittered backoff, so parallel workers that
+// failed together do not retry together.
+func tsaClient(urls []string, tr *root.TrustedRoot, hc *http.Client) *tsa.Client {
+	return &tsa.Client{URLs: urls, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc,
+		Backoff: func(n int) time.Duration {
+			d := time.Duration(n) * 300 * time.Millisecond
+			return d/2 + rand.N(d/2+1)
+		}}
+}
+
+// runReport is what a run of many subjects did, ready for outputs and the exit code.
+type runReport struct {
+	signed           []sign.Result // signed now or kept
+	bundles, indexes []string
+	artifacts        []string
+	failed, refused  []string
+	nSigned, nKept   int
+}
+
+// err is the run's error: which subjects failed, each with its reason.
+func (r *runReport) err(total int) error {
+	if len(r.refused) > 0 {
+		return &refusedError{fmt.Errorf("%d of %d artifacts refused by the signing policy (the others' bundles are valid):\n  %s",
+			len(r.refused), total, strings.Join(append(append([]string{}, r.refused...), r.failed...), "\n  "))}
 	}
-	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(signSummary(signed, failed, id.SAN, id.Issuer, verifyCmd))
-	}
-	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
-	if len(failed) > 0 {
+	if len(r.failed) > 0 {
 		return fmt.Errorf("%d of %d artifacts not signed (the others' bundles are valid):\n  %s",
-			len(failed), len(subjects), strings.Join(failed, "\n  "))
+			len(r.failed), total, strings.Join(r.failed, "\n  "))
 	}
 	return nil
+}
+
+// runSubjects signs subjects f.parallel at a time, reports each on stderr as it
+// finishes and shows progress. isRefusal sorts refusals from failures (key mode).
+func runSubjects(ctx context.Context, e *env, p *sign.Pipeline, subjects []sign.Subject, f *signFlags, isRefusal func(error) bool) *runReport {
+	pr := newProgress(e.stderr, f.progress, len(subjects))
+	defer pr.stop()
+	rep := &runReport{}
+	outs := p.SignAll(ctx, subjects, sign.RunOptions{Parallel: f.parallel, Resume: f.resume, OnOutcome: func(o sign.Outcome) {
+		var line string
+		switch {
+		case o.Err != nil:
+			line = fmt.Sprintf("not signed %s: %v", o.Subject.Name, o.Err)
+		case o.Kept:
+			line = fmt.Sprintf("kept %s: %s verifies (log index %d)", o.Subject.Name, o.Subject.Bundle, o.LogIndex)
+		default:
+			if o.Replaced != "" {
+				line = fmt.Sprintf("replaced %s: %s\n", o.Subject.Bundle, o.Replaced)
+			}
+			if p.Certificate != nil {
+				line += fmt.Sprintf("signed %s -> %s (log index %d)", o.Subject.Name, o.Subject.Bundle, o.LogIndex)
+			} else {
+				line += fmt.Sprintf("signed %s -> %s (key %s)", o.Subject.Name, o.Subject.Bundle, p.KeyHint)
+			}
+		}
+		pr.add(o, line)
+	}})
+	for _, o := range outs {
+		switch {
+		case o.Err != nil && isRefusal != nil && isRefusal(o.Err):
+			rep.refused = append(rep.refused, fmt.Sprintf("%s: %v", o.Subject.Name, o.Err))
+			continue
+		case o.Err != nil:
+			rep.failed = append(rep.failed, fmt.Sprintf("%s: %v", o.Subject.Name, o.Err))
+			continue
+		case o.Kept:
+			rep.nKept++
+		default:
+			rep.nSigned++
+		}
+		rep.bundles = append(rep.bundles, o.Subject.Bundle)
+		rep.signed = append(rep.signed, o.Result)
+		rep.indexes = append(rep.indexes, strconv.FormatInt(o.LogIndex, 10))
+		if o.Subject.Path != "" {
+			rep.artifacts = append(rep.artifacts, o.Subject.Path)
+		}
+	}
+	pr.stop()
+	fmt.Fprintf(e.stderr, "%d signed, %d kept, %d failed of %d\n", rep.nSigned, rep.nKept, len(rep.failed)+len(rep.refused), len(subjects))
+	return rep
+}
+
+// progress shows a run's advance on stderr: a redrawn bar with counts and rate on a
+// terminal, a plain line every 5 s or every 10% otherwise (CI logs keep every line).
+type progress struct {
+	mu                      sync.Mutex
+	w                       io.Writer
+	mode                    string // bar, lines, none
+	total, done, fail, kept int
+	start, lastLine         time.Time
+	lastDecile              int
+	stopOnce                sync.Once
+	quit                    chan struct{}
+	drawn                   bool
+}
+
+func newProgress(w io.Writer, mode string, total int) *progress {
+	if mode == "auto" {
+		mode = "lines"
+		if isTerminal(w) {
+			mode = "bar"
+		}
+	}
+	p := &progress{w: w, mode: mode, total: total, start: time.Now(), lastLine: time.Now(), quit: make(chan struct{})}
+	if mode != "none" {
+		// A tick keeps the display alive while retries hold every worker.
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-p.quit:
+					return
+				case <-t.C:
+					p.mu.Lock()
+					p.tick(false)
+					p.mu.Unlock()
+				}
+			}
+		}()
+	}
+	return p
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// add records one finished subject and prints its line.
+func (p *progress) add(o sign.Outcome, line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	switch {
+	case o.Err != nil:
+		p.fail++
+	case o.Kept:
+		p.kept++
+	}
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+	fmt.Fprintln(p.w, line)
+	p.tick(true)
+}
+
+func (p *progress) tick(finished bool) {
+	if p.total < 2 {
+		return
+	}
+	now := time.Now()
+	rate := float64(p.done) / max(now.Sub(p.start).Seconds(), 1e-3)
+	switch p.mode {
+	case "bar":
+		const width = 30
+		n := width * p.done / p.total
+		eta := "-"
+		if rate > 0 && p.done < p.total {
+			eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
+		}
+		fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d  %d failed  %d kept  %.1f/s  eta %s",
+			strings.Repeat("#", n), strings.Repeat(".", width-n), p.done, p.total, p.fail, p.kept, rate, eta)
+		p.drawn = true
+	case "lines":
+		decile := 10 * p.done / p.total
+		if (finished && decile > p.lastDecile) || now.Sub(p.lastLine) >= 5*time.Second {
+			fmt.Fprintf(p.w, "progress: %d/%d (%d%%), %d failed, %d kept, %.1f/s, %s elapsed\n",
+				p.done, p.total, 100*p.done/p.total, p.fail, p.kept, rate, now.Sub(p.start).Round(time.Second))
+			p.lastLine, p.lastDecile = now, decile
+		}
+	}
+}
+
+func (p *progress) stop() {
+	p.stopOnce.Do(func() {
+		close(p.quit)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.drawn {
+			fmt.Fprintln(p.w)
+			p.drawn = false
+		}
+	})
 }
 
 func firstOr(s []string, def string) string {
@@ -239,6 +472,95 @@ func planSubjects(paths []string, bundlePath, outDir string) ([]sign.Subject, er
 		out = append(out, sign.Subject{Path: p, Name: p, Bundle: b})
 	}
 	return out, nil
+}
+
+// expandDirs replaces each directory with the regular files under it, recursively, in
+// lexical order. Hidden entries (a name starting with ".") and *.sigstore.json files
+// are left out: a directory is usually a build output, and re-signing must not sign the
+// previous run's bundles. Symbolic links are not followed (a link can point anywhere);
+// a path given by name is kept as it is, and planSubjects judges it.
+func expandDirs(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		n := 0
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && !strings.HasSuffix(d.Name(), ".sigstore.json") {
+				out = append(out, path)
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, usagef("directory %s: %v", p, err)
+		}
+		if n == 0 {
+			return nil, usagef("directory %s holds no file to sign (hidden files and *.sigstore.json are left out)", p)
+		}
+	}
+	return out, nil
+}
+
+func readChecksums(path string) ([]sign.Checksum, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, usagef("--checksums: %v", err)
+	}
+	defer fh.Close()
+	sums, err := sign.ParseChecksums(fh)
+	if err != nil {
+		return nil, usagef("--checksums %s: %v", path, err)
+	}
+	if len(sums) == 0 {
+		return nil, usagef("--checksums %s lists no artifact", path)
+	}
+	return sums, nil
+}
+
+// planDigestSubjects adds the checksums file's entries, signed by digest: the bundle
+// for NAME is NAME's base name + .sigstore.json in --output-dir, or beside the checksums
+// file (where sha256sum -c would look for the artifacts).
+func planDigestSubjects(subjects []sign.Subject, sums []sign.Checksum, sumsPath, bundlePath, outDir string) ([]sign.Subject, error) {
+	if len(sums) == 0 {
+		return subjects, nil
+	}
+	dir := outDir
+	if dir == "" {
+		dir = filepath.Dir(sumsPath)
+	}
+	taken := map[string]string{}
+	for _, s := range subjects {
+		taken[s.Bundle] = s.Name
+	}
+	for _, c := range sums {
+		base := filepath.Base(filepath.FromSlash(c.Name))
+		if base == "." || base == ".." || base == string(filepath.Separator) {
+			return nil, usagef("--checksums: %q names no file", c.Name)
+		}
+		b := filepath.Join(dir, base+".sigstore.json")
+		if bundlePath != "" {
+			b = bundlePath
+		}
+		if other, dup := taken[b]; dup {
+			return nil, usagef("artifacts %s and %s would both write %s", other, c.Name, b)
+		}
+		taken[b] = c.Name
+		subjects = append(subjects, sign.Subject{Name: c.Name, Digest: c.Digest, Bundle: b})
+	}
+	return subjects, nil
 }
 
 func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,23 +107,8 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 	if f.tlogUpload {
 		p.Rekor = &tlog.Rekor{URL: f.rekorURL, Trusted: tr}
 	}
-	var failed, refused, bundles, indexes []string
-	var signed []sign.Result
-	for _, s := range subjects {
-		r := p.Sign(ctx, s)
-		switch {
-		case errors.Is(r.Err, policy.ErrRefused):
-			refused = append(refused, fmt.Sprintf("%s: %v", s.Name, r.Err))
-			continue
-		case r.Err != nil:
-			failed = append(failed, fmt.Sprintf("%s: %v", s.Name, r.Err))
-			continue
-		}
-		bundles = append(bundles, s.Bundle)
-		signed = append(signed, r)
-		indexes = append(indexes, strconv.FormatInt(r.LogIndex, 10))
-		fmt.Fprintf(e.stderr, "signed %s -> %s (key %s)\n", s.Name, s.Bundle, k.ID)
-	}
+	rep := runSubjects(ctx, e, p, subjects, f, func(err error) bool { return errors.Is(err, policy.ErrRefused) })
+	bundles, indexes, signed := rep.bundles, rep.indexes, rep.signed
 
 	pubPEM, err := k.PublicPEM()
 	if err != nil {
@@ -134,7 +118,7 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 	if !f.tlogUpload {
 		verifyCmd += " --insecure-ignore-tlog"
 	}
-	verifyCmd += " " + shellQuote(firstOr(bundlesArtifacts(signed), "ARTIFACT"))
+	verifyCmd += " " + shellQuote(firstOr(rep.artifacts, "ARTIFACT"))
 	if e.getenv("GITHUB_OUTPUT") != "" {
 		if err := setOutputs(a, "bundle-paths", strings.Join(bundles, "\n"), "key-id", k.ID, "public-key", string(pubPEM),
 			"log-index", strings.Join(indexes, "\n"), "verify-command", verifyCmd); err != nil {
@@ -142,26 +126,10 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 		}
 	}
 	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(keySummary(signed, append(refused, failed...), f.tenant, k.ID, verifyCmd))
+		a.AddStepSummary(keySummary(signed, append(append([]string{}, rep.refused...), rep.failed...), f.tenant, k.ID, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nverify with: %s\n", k.ID, f.tenant, verifyCmd)
-	if len(refused) > 0 {
-		return &refusedError{fmt.Errorf("%d of %d artifacts refused by the signing policy (the others' bundles are valid):\n  %s",
-			len(refused), len(subjects), strings.Join(append(refused, failed...), "\n  "))}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d artifacts not signed (the others' bundles are valid):\n  %s",
-			len(failed), len(subjects), strings.Join(failed, "\n  "))
-	}
-	return nil
-}
-
-func bundlesArtifacts(rs []sign.Result) []string {
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Subject.Path)
-	}
-	return out
+	return rep.err(len(subjects))
 }
 
 // outsideWorkspace refuses a policy the workflow's own checkout could supply: the
