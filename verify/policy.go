@@ -43,6 +43,14 @@ type Policy struct {
 	// SkipTlog accepts bundles without a transparency-log entry (key mode with a TSA).
 	SkipTlog bool `json:"skip-tlog,omitempty"`
 
+	// Attestations (DSSE bundles): the predicate type required (a URI or a cosign short
+	// name such as slsaprovenance1); an attestation bundle is refused without it. For SLSA
+	// provenance, BuilderID (exact) or else Workflow must name the builder, and
+	// Repository the source; when they are empty the provenance must name the workflow
+	// and repository of the certificate that signed it.
+	PredicateType string `json:"type,omitempty"`
+	BuilderID     string `json:"builder-id,omitempty"`
+
 	// ServerURL is the GitHub server for owner/name forms; https://github.com when empty.
 	ServerURL string `json:"github-server-url,omitempty"`
 }
@@ -100,6 +108,11 @@ func (p *Policy) Validate() error {
 	}
 	if p.RepositoryID != "" && strings.Trim(p.RepositoryID, "0123456789") != "" {
 		return fmt.Errorf("%w: repository-id %q is not a number", ErrPolicy, p.RepositoryID)
+	}
+	if p.PredicateType != "" {
+		if _, err := PredicateTypeURI(p.PredicateType); err != nil {
+			return err
+		}
 	}
 	if p.MinTimestamps < 0 {
 		return fmt.Errorf("%w: min-timestamps is negative", ErrPolicy)

@@ -82,6 +82,8 @@ type Result struct {
 	Repository string    `json:"repository,omitempty"`
 	Ref        string    `json:"ref,omitempty"`
 	SignedAt   time.Time `json:"signedAt,omitzero"`
+	// PredicateType is the in-toto predicate type of an attestation bundle.
+	PredicateType string `json:"predicateType,omitempty"`
 }
 
 // Verifier verifies bundles. Build it with New.
@@ -224,9 +226,20 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 	if err != nil {
 		return err
 	}
+	return v.verifyLoaded(digest, b, r)
+}
+
+// verifyLoaded checks a parsed bundle against an artifact digest.
+func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) error {
 	res, err := v.sg.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
 	if err != nil {
+		if isDSSE(b) && strings.Contains(err.Error(), "in statement") {
+			return &Error{ReasonSubject, fmt.Errorf("%s is not a subject of the attested statement: %w", r.Digest, err)}
+		}
 		return classify(err)
+	}
+	if err := v.checkAttestation(b, res, r); err != nil {
+		return err
 	}
 	for _, ts := range res.VerifiedTimestamps {
 		if r.SignedAt.IsZero() || ts.Timestamp.Before(r.SignedAt) {

@@ -69,6 +69,7 @@ const usage = `usage: cachet <command> [flags]
 
 commands:
   sign           sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)
+  attest         sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest
   verify         verify many artifacts against a policy, offline
   verify-bundle  verify one artifact and bundle (cosign verify-blob flags)
   policy         print the verify policy and commands for a bundle
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, e *env) int {
 	switch args[0] {
 	case "sign":
 		err = cmdSign(ctx, args[1:], e)
+	case "attest":
+		err = cmdAttest(ctx, args[1:], e)
 	case "tsa":
 		err = cmdTSA(ctx, args[1:], e)
 	case "verify":

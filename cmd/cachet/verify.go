@@ -44,6 +44,8 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (required)")
 	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
 	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
+	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx or a URI)")
+	fs.StringVar(&f.p.BuilderID, "builder-id", "", "SLSA provenance: builder id required (default: --workflow, else the signing workflow)")
 }
 
 // build merges the policy file and the flags (flags win) and loads the trusted root.
@@ -77,6 +79,8 @@ func (f *policyFlags) build(fs *flag.FlagSet) (*verify.Policy, root.TrustedMater
 	over("event", &p.Event, f.p.Event)
 	over("source-digest", &p.SourceDigest, f.p.SourceDigest)
 	over("github-server-url", &p.ServerURL, f.p.ServerURL)
+	over("type", &p.PredicateType, f.p.PredicateType)
+	over("builder-id", &p.BuilderID, f.p.BuilderID)
 	if set["allow-self-hosted"] {
 		p.AllowSelfHosted = f.allowSelfHosted
 	}

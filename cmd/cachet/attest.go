@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachet-sign/cachet/attest"
+	"github.com/cachet-sign/cachet/bundle"
+	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/keyless"
+	"github.com/cachet-sign/cachet/oci"
+	"github.com/cachet-sign/cachet/sign"
+	"github.com/cachet-sign/cachet/tlog"
+	"github.com/cachet-sign/cachet/tsa"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// maxPredicateSize bounds a predicate file: SBOMs of large images run to tens of MiB.
+const maxPredicateSize = 64 << 20
+
+type attestFlags struct {
+	signFlags
+	subjectPaths, subjectDigests listFlag
+	subjectName                  string
+	predicateType, predicatePath string
+	allowUnknown, push           bool
+	insecureRegistry             bool
+}
+
+// cmdAttest signs an in-toto statement over one or many subjects as a DSSE envelope in
+// a Sigstore bundle (keyless): SLSA provenance v1 from the job's verified claims, or a
+// predicate file. With --push-to-registry the subject is an image, signed by digest,
+// and the bundle is attached to it as an OCI 1.1 referrer.
+func cmdAttest(ctx context.Context, args []string, e *env) error {
+	a := e.action()
+	var f attestFlags
+	fs := flag.NewFlagSet("cachet attest", flag.ContinueOnError)
+	fs.StringVar(&f.fulcioURL, "fulcio-url", defaultFulcio, "Fulcio URL")
+	fs.StringVar(&f.rekorURL, "rekor-url", defaultRekor, "Rekor URL")
+	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer)")
+	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token")
+	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
+	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
+	fs.StringVar(&f.bundle, "bundle", "", "bundle path; default SUBJECT.intoto.sigstore.json (first subject-path) or sha256-HEX.intoto.sigstore.json")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs (required)")
+	fs.StringVar(&f.auditLog, "audit-log", "-", "audit log file (JSON lines, appended); - for stderr")
+	fs.StringVar(&f.expRepo, "expected-repository", "", "refuse unless the job's repository is this owner/name")
+	fs.StringVar(&f.expRef, "expected-ref", "", "refuse unless the job's ref is this")
+	fs.StringVar(&f.expWorkflow, "expected-workflow", "", "refuse unless the job workflow is this")
+	fs.StringVar(&f.allowedEvents, "allowed-events", "", "comma-separated events allowed to sign; default any")
+	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
+	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
+	fs.Var(&f.subjectPaths, "subject-path", "file or glob to attest (repeatable; one per line as an input); all go in one statement")
+	fs.Var(&f.subjectDigests, "subject-digest", "sha256:HEX of a subject not on disk (repeatable), named by --subject-name")
+	fs.StringVar(&f.subjectName, "subject-name", "", "name of the --subject-digest subject; with --push-to-registry the image (REGISTRY/REPO[:TAG|@sha256:HEX])")
+	fs.StringVar(&f.predicateType, "predicate-type", "slsaprovenance1", "predicate type: slsaprovenance1, spdx, cyclonedx, or a URI")
+	fs.StringVar(&f.predicatePath, "predicate-path", "", "predicate file (JSON object); default for slsaprovenance1: generated from the job")
+	fs.BoolVar(&f.allowUnknown, "allow-unknown-predicate", false, "accept a predicate type URI cachet does not know")
+	fs.BoolVar(&f.push, "push-to-registry", false, "the subject is an image: sign it by digest and attach the bundle as an OCI referrer")
+	fs.BoolVar(&f.insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
+	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+
+	// 1. Inputs, all checked before anything is signed.
+	predType, err := attest.PredicateType(f.predicateType, f.allowUnknown)
+	if err != nil {
+		return usagef("--predicate-type: %v (--allow-unknown-predicate accepts other URIs)", err)
+	}
+	var predicate []byte
+	if f.predicatePath != "" {
+		if predicate, err = readPredicate(f.predicatePath); err != nil {
+			return err
+		}
+	} else if predType != attest.SLSAProvenanceV1 {
+		return usagef("--predicate-path is required for predicate type %s (only SLSA provenance is generated)", predType)
+	}
+	paths, err := expandArtifacts(append(append([]string{}, f.subjectPaths...), fs.Args()...))
+	if err != nil {
+		return err
+	}
+	var subjects []attest.Subject
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return usagef("subject %s: %v", p, errors.Unwrap(err))
+		}
+		if !st.Mode().IsRegular() {
+			return usagef("subject %s is not a regular file", p)
+		}
+		d, err := sign.HashFile(p)
+		if err != nil {
+			return usagef("subject %s: %v", p, err)
+		}
+		subjects = append(subjects, attest.Subject{Name: filepath.Base(p), Digest: d})
+	}
+	for _, sd := range f.subjectDigests {
+		d, err := parseSHA256(sd)
+		if err != nil {
+			return usagef("--subject-digest %q: %v", sd, err)
+		}
+		if f.subjectName == "" {
+			return usagef("--subject-digest needs --subject-name")
+		}
+		subjects = append(subjects, attest.Subject{Name: f.subjectName, Digest: d})
+	}
+	var reg *oci.Client
+	var img *oci.Image
+	if f.push {
+		if len(paths) > 0 || len(f.subjectDigests) > 1 {
+			return usagef("--push-to-registry attests one image: give --subject-name REGISTRY/REPO[:TAG] (and --subject-digest sha256:HEX), no subject-path")
+		}
+		if f.subjectName == "" {
+			return usagef("--push-to-registry needs --subject-name: the image (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX)")
+		}
+		reg = &oci.Client{Getenv: e.getenv, InsecureHTTP: f.insecureRegistry}
+		ref := f.subjectName
+		if len(f.subjectDigests) == 1 {
+			repo, err := reg.Repository(f.subjectName)
+			if err != nil {
+				return usagef("--subject-name %q with --subject-digest must be a repository (REGISTRY/REPO): %v", f.subjectName, err)
+			}
+			ref = repo.String() + "@" + f.subjectDigests[0]
+		}
+		// The image is signed by digest: a tag is resolved once, here, and never again.
+		if img, err = reg.Resolve(ctx, ref); err != nil {
+			if errors.Is(err, oci.ErrNotFound) {
+				return usagef("%v", err)
+			}
+			return err
+		}
+		if img.FromTag != "" {
+			fmt.Fprintf(e.stderr, "resolved %s to %s\n", f.subjectName, img.Digest)
+		}
+		d, _ := hex.DecodeString(img.Descriptor.Digest.Hex)
+		subjects = []attest.Subject{{Name: img.Digest.Context().Name(), Digest: d}}
+	}
+	if len(subjects) == 0 {
+		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")
+	}
+	bundlePath := f.bundle
+	if bundlePath == "" {
+		switch {
+		case len(paths) > 0:
+			bundlePath = paths[0] + ".intoto.sigstore.json"
+		default:
+			dir := "."
+			if rt := e.getenv("RUNNER_TEMP"); rt != "" {
+				dir = rt
+			}
+			bundlePath = filepath.Join(dir, "sha256-"+hex.EncodeToString(subjects[0].Digest)+".intoto.sigstore.json")
+		}
+	}
+	if st, err := os.Stat(filepath.Dir(bundlePath)); err != nil || !st.IsDir() {
+		return usagef("--bundle %s: directory %s does not exist", bundlePath, filepath.Dir(bundlePath))
+	}
+	if f.trustedRoot == "" {
+		return usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json for the Fulcio, Rekor and TSAs you sign with)")
+	}
+	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	if err != nil {
+		return usagef("--trusted-root %s: %v", f.trustedRoot, err)
+	}
+	if predicate != nil {
+		// Refuse a bad predicate before asking for a certificate.
+		if _, err := attest.Statement(subjects, predType, predicate); err != nil {
+			return usagef("--predicate-path %s: %v", f.predicatePath, err)
+		}
+	}
+	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	al := &audit.Logger{W: auditW}
+
+	// 2. Token, identity, certificate: as cachet sign.
+	refuse := func(err error) error {
+		if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
+			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
+		}
+		return &refusedError{err}
+	}
+	token, err := loadToken(ctx, f.identityToken, e)
+	if errors.Is(err, keyless.ErrNoTokenPermission) {
+		return refuse(err)
+	}
+	if err != nil {
+		return err
+	}
+	if e.inActions() {
+		a.AddMask(token)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	var events []string
+	for _, ev := range strings.Split(f.allowedEvents, ",") {
+		if ev = strings.TrimSpace(ev); ev != "" {
+			events = append(events, ev)
+		}
+	}
+	cf := &keyless.Certifier{
+		Verifier:  &keyless.Verifier{Issuer: f.issuer, HTTPClient: hc},
+		ServerURL: f.serverURL,
+		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
+			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
+		Fulcio: &keyless.Fulcio{URL: f.fulcioURL, HTTPClient: hc},
+	}
+	cert, err := cf.Certify(ctx, token)
+	if err != nil {
+		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
+			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
+			return refuse(err)
+		}
+		return err
+	}
+	id := cert.Identity
+
+	// 3. The statement.
+	if predicate == nil {
+		if predicate, err = attest.SLSAProvenance(runFromClaims(cert.Claims, f.serverURL)); err != nil {
+			return err
+		}
+	}
+	stmt, err := attest.Statement(subjects, predType, predicate)
+	if err != nil {
+		return err
+	}
+
+	// 4. Sign, log, timestamp, verify; write (or push, then write).
+	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs))
+	if err != nil {
+		return err
+	}
+	p := &sign.Pipeline{
+		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
+		Rekor:  &tlog.Rekor{URL: f.rekorURL, Trusted: tr},
+		Verify: check, Audit: al,
+		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
+	}
+	if len(f.tsaURLs) > 0 {
+		p.TSA = &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc}
+	}
+	digests := make([][]byte, len(subjects))
+	for i, s := range subjects {
+		digests[i] = s.Digest
+	}
+	name := subjects[0].Name
+	if len(subjects) > 1 {
+		name = fmt.Sprintf("%d subjects", len(subjects))
+	}
+	att := sign.Attestation{Name: name, Statement: stmt, Subjects: digests, Bundle: bundlePath}
+	if f.push {
+		att.Bundle = "" // pushed first; written only once the registry has it
+	}
+	r := p.Attest(ctx, att)
+	if r.Err != nil {
+		return fmt.Errorf("attest %s: %w", name, r.Err)
+	}
+	sum := sha256.Sum256(r.BundleJSON)
+	attDigest := "sha256:" + hex.EncodeToString(sum[:])
+	if f.push {
+		h, err := reg.Attach(ctx, img, r.BundleJSON, predType)
+		if err != nil {
+			return fmt.Errorf("%w (nothing attached, no bundle written; the log entry %d stays)", err, r.LogIndex)
+		}
+		attDigest = h.String()
+		if err := writeBundle(bundlePath, r.BundleJSON); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "attested %s -> referrer %s, %s (log index %d)\n", img.Digest, h, bundlePath, r.LogIndex)
+	} else {
+		fmt.Fprintf(e.stderr, "attested %s -> %s (log index %d)\n", name, bundlePath, r.LogIndex)
+	}
+
+	// 5. Outputs.
+	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --bundle %s --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
+		shellQuote(bundlePath), shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(paths, "ARTIFACT")))
+	if f.push {
+		verifyCmd = fmt.Sprintf("cosign verify-attestation --new-bundle-format --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
+			shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(img.Digest.String()))
+	}
+	if e.getenv("GITHUB_OUTPUT") != "" {
+		if err := setOutputs(a, "bundle-path", bundlePath, "attestation-digest", attDigest, "certificate-identity", id.SAN,
+			"certificate-oidc-issuer", id.Issuer, "log-index", strconv.FormatInt(r.LogIndex, 10), "verify-command", verifyCmd); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nattestation digest: %s\nverify with: %s\n", id.SAN, id.Issuer, attDigest, verifyCmd)
+	return nil
+}
+
+// writeBundle writes verified bundle JSON atomically.
+func writeBundle(path string, data []byte) error {
+	return bundle.WriteBytes(path, data)
+}
+
+func readPredicate(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, usagef("--predicate-path: %v", err)
+	}
+	if st.Size() > maxPredicateSize {
+		return nil, usagef("--predicate-path %s is %d bytes, more than %d", path, st.Size(), maxPredicateSize)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("--predicate-path: %v", err)
+	}
+	return b, nil
+}
+
+func parseSHA256(s string) ([]byte, error) {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok {
+		return nil, errors.New("want sha256: and 64 hex digits")
+	}
+	d, err := hex.DecodeString(h)
+	if err != nil || len(d) != sha256.Size {
+		return nil, errors.New("want sha256: and 64 hex digits")
+	}
+	return d, nil
+}
+
+// runFromClaims fills provenance from the verified token only.
+func runFromClaims(c *keyless.Claims, serverURL string) *attest.GitHubRun {
+	return &attest.GitHubRun{
+		ServerURL: serverURL, JobWorkflowRef: c.JobWorkflowRef, WorkflowRef: c.WorkflowRef,
+		Repository: c.Repository, RepositoryID: c.RepositoryID, RepositoryOwnerID: c.RepositoryOwnerID,
+		Ref: c.Ref, SHA: c.SHA, EventName: c.EventName, RunID: c.RunID, RunAttempt: c.RunAttempt,
+		RunnerEnvironment: c.RunnerEnvironment,
+	}
+}
