@@ -114,7 +114,7 @@ func newRunner(t *testing.T) *runner {
 
 // exec runs image with the runner's flags; inputs become INPUT_<NAME> (upper-cased,
 // hyphens kept), passed by name with -e as the runner does.
-func (r *runner) exec(image string, inputs map[string]string, withToken bool) (result, string, string) {
+func (r *runner) exec(image string, runArgs []string, inputs map[string]string, withToken bool) (result, string, string) {
 	t := r.t
 	t.Helper()
 	out := filepath.Join(r.filecmds, fmt.Sprintf("set_output_%d", time.Now().UnixNano()))
@@ -147,6 +147,7 @@ func (r *runner) exec(image string, inputs map[string]string, withToken bool) (r
 	args = append(args, "-e", "HOME=/github/home",
 		"-v", r.home+":/github/home", "-v", r.workflow+":/github/workflow", "-v", r.filecmds+":/github/file_commands",
 		"-v", r.ws+":/github/workspace", "-v", r.runnerTemp+":/github/runner_temp", image)
+	args = append(args, runArgs...) // runs.args from action.yml, after the image as the runner puts them
 	res := run(t, r.ws, env, "podman", args...)
 	o, _ := os.ReadFile(out)
 	s, _ := os.ReadFile(sum)
@@ -206,7 +207,8 @@ func TestContainerActions(t *testing.T) {
 		"timestamp-server-url": stack["CACHET_STACK_TSA_URL"] + "/api/v1/timestamp",
 		"oidc-issuer":          stack["CACHET_STACK_OIDC_ISSUER"], "allow-self-hosted": "false", "audit-log": "-",
 	}
-	res, outputs, summary := r.exec(signImage, signInputs, true)
+	signArgs, verifyArgs := readAction(t, "../action.yml").Runs.Args, readAction(t, "../verify/action.yml").Runs.Args
+	res, outputs, summary := r.exec(signImage, signArgs, signInputs, true)
 	if res.code != 0 {
 		t.Fatalf("sign container exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
@@ -235,7 +237,7 @@ func TestContainerActions(t *testing.T) {
 		"certificate-oidc-issuer": stack["CACHET_STACK_OIDC_ISSUER"], "repository-id": "123456789", "min-timestamps": "1",
 		"output": "text", "concurrency": "0",
 	}
-	res, outputs, summary = r.exec(verifyImage, verifyInputs, false)
+	res, outputs, summary = r.exec(verifyImage, verifyArgs, verifyInputs, false)
 	if res.code != 0 {
 		t.Fatalf("verify container exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
@@ -272,9 +274,9 @@ func TestContainerActions(t *testing.T) {
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
 			in := map[string]string{}
-			base := signInputs
+			base, runArgs := signInputs, signArgs
 			if b.image == verifyImage {
-				base = verifyInputs
+				base, runArgs = verifyInputs, verifyArgs
 			}
 			for k, v := range base {
 				in[k] = v
@@ -282,7 +284,7 @@ func TestContainerActions(t *testing.T) {
 			for k, v := range b.over {
 				in[k] = v
 			}
-			res, outputs, _ := r.exec(b.image, in, b.token)
+			res, outputs, _ := r.exec(b.image, runArgs, in, b.token)
 			if res.code != b.code {
 				t.Fatalf("exit %d, want %d\n%s\n%s", res.code, b.code, res.stdout, res.stderr)
 			}
