@@ -70,6 +70,7 @@ const usage = `usage: cachet <command> [flags]
 commands:
   sign           sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)
   attest         sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest
+  release        sign a GitHub release's assets and upload ASSET.sigstore.json beside each
   verify         verify many artifacts against a policy, offline
   verify-bundle  verify one artifact and bundle (cosign verify-blob flags)
   policy         print the verify policy and commands for a bundle
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdSign(ctx, args[1:], e)
 	case "attest":
 		err = cmdAttest(ctx, args[1:], e)
+	case "release":
+		err = cmdRelease(ctx, args[1:], e)
 	case "tsa":
 		err = cmdTSA(ctx, args[1:], e)
 	case "verify":
