@@ -128,6 +128,24 @@ func isNotFound(err error) bool {
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
 
+// CheckPush asks the registry whether we may push to img's repository (it starts an
+// upload and cancels it), so that a registry that will refuse the bundle is found before
+// anything is signed or logged.
+func (c *Client) CheckPush(ctx context.Context, img *Image) error {
+	kc := c.Keychain
+	if kc == nil {
+		kc = authn.NewMultiKeychain(authn.DefaultKeychain, &githubKeychain{getenv: c.Getenv})
+	}
+	t := c.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	if err := remote.CheckPushPermission(img.Digest, kc, t); err != nil {
+		return fmt.Errorf("oci: the registry refuses pushes to %s (for ghcr.io give the job `permissions: packages: write`): %w", img.Digest.Context(), err)
+	}
+	return nil
+}
+
 // referrerManifest is an OCI 1.1 image manifest with artifactType (go-containerregistry's
 // v1.Manifest lacks the field).
 type referrerManifest struct {

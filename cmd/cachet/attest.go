@@ -22,6 +22,7 @@ import (
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/tlog"
 	"github.com/cachet-sign/cachet/tsa"
+	"github.com/cachet-sign/cachet/verify"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
@@ -143,6 +144,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		}
 		if img.FromTag != "" {
 			fmt.Fprintf(e.stderr, "resolved %s to %s\n", f.subjectName, img.Digest)
+		}
+		if err := reg.CheckPush(ctx, img); err != nil {
+			return err
 		}
 		d, _ := hex.DecodeString(img.Descriptor.Digest.Hex)
 		subjects = []attest.Subject{{Name: img.Digest.Context().Name(), Digest: d}}
@@ -341,4 +345,68 @@ func runFromClaims(c *keyless.Claims, serverURL string) *attest.GitHubRun {
 		Ref: c.Ref, SHA: c.SHA, EventName: c.EventName, RunID: c.RunID, RunAttempt: c.RunAttempt,
 		RunnerEnvironment: c.RunnerEnvironment,
 	}
+}
+
+// verifyImages checks the Sigstore bundles attached to each image as OCI referrers. A
+// tag is resolved to a digest first and only that digest's referrers count: a tag moved
+// to another image does not carry the old image's attestations. An image passes when one
+// of its bundles verifies (as cosign verify does); otherwise its result carries the
+// reasons of all.
+func verifyImages(ctx context.Context, v *verify.Verifier, refs []string, reg *oci.Client) []verify.Result {
+	var out []verify.Result
+	for _, ref := range refs {
+		r := verify.Result{Name: ref, Bundle: "oci-referrers"}
+		img, err := reg.Resolve(ctx, ref)
+		if err != nil {
+			r.Reason, r.Error = verify.ReasonArtifact, err.Error()
+			out = append(out, r)
+			continue
+		}
+		r.Digest = img.Descriptor.Digest.String()
+		d, _ := hex.DecodeString(img.Descriptor.Digest.Hex)
+		refs, err := reg.Bundles(ctx, img)
+		if err != nil {
+			r.Reason, r.Error = verify.ReasonBundle, err.Error()
+			out = append(out, r)
+			continue
+		}
+		if len(refs) == 0 {
+			r.Reason, r.Error = verify.ReasonBundle, fmt.Sprintf("no Sigstore bundle is attached to %s", img.Digest)
+			out = append(out, r)
+			continue
+		}
+		var reasons []string
+		var ok *verify.Result
+		for _, rf := range refs {
+			b, err := verify.ParseBundle(rf.Bundle)
+			if err != nil {
+				reasons = append(reasons, fmt.Sprintf("%s: %v", rf.Manifest, err))
+				continue
+			}
+			res := v.VerifyBundle(ref, d, b)
+			if res.Verified {
+				res.Bundle = img.Digest.Context().Digest(rf.Manifest.String()).String()
+				ok = &res
+				break
+			}
+			if r.Reason == "" {
+				r.Reason = res.Reason
+			}
+			reasons = append(reasons, fmt.Sprintf("%s: %s", rf.Manifest, res.Error))
+		}
+		if ok != nil {
+			ok.Name = ref
+			if img.FromTag != "" {
+				ok.Name = ref + " (" + img.Descriptor.Digest.String() + ")"
+			}
+			out = append(out, *ok)
+			continue
+		}
+		if r.Reason == "" {
+			r.Reason = verify.ReasonBundle
+		}
+		r.Error = fmt.Sprintf("none of %d attached bundles verifies: %s", len(refs), strings.Join(reasons, "; "))
+		out = append(out, r)
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/verify"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -203,6 +204,10 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&output, "output", "text", "text or json")
 	fs.StringVar(&reportPath, "report", "", "write the JSON report to this file")
 	fs.IntVar(&concurrency, "concurrency", 0, "parallel verifications (default: number of CPUs)")
+	var images listFlag
+	var insecureRegistry bool
+	fs.Var(&images, "image", "container image REGISTRY/REPO[:TAG|@sha256:HEX] whose attached Sigstore bundles (OCI referrers) to verify (repeatable)")
+	fs.BoolVar(&insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
 	a := e.action()
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
@@ -234,8 +239,8 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		}
 		subjects = append(subjects, s)
 	}
-	if len(subjects) == 0 {
-		return usagef("nothing to verify: give artifact paths, globs or sha256:HEX=BUNDLE")
+	if len(subjects) == 0 && len(images) == 0 {
+		return usagef("nothing to verify: give artifact paths, globs, sha256:HEX=BUNDLE or --image")
 	}
 	v, err := verify.New(tm, p)
 	if err != nil {
@@ -243,6 +248,10 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	}
 	v.Concurrency = concurrency
 	results := v.VerifyAll(ctx, subjects)
+	if len(images) > 0 {
+		reg := &oci.Client{Getenv: e.getenv, InsecureHTTP: insecureRegistry}
+		results = append(results, verifyImages(ctx, v, images, reg)...)
+	}
 	rep := verifyReport{Results: results, Policy: p}
 	for _, r := range results {
 		if r.Verified {
