@@ -39,6 +39,12 @@ const (
 	annotationCreated       = "org.opencontainers.image.created"
 )
 
+// errNotBundle marks a referrer that is not a Sigstore bundle for this image.
+var errNotBundle = errors.New("not a Sigstore bundle referrer")
+
+// emptyMediaType is the OCI empty descriptor's media type (the config of artifacts).
+const emptyMediaType = "application/vnd.oci.empty.v1+json"
+
 // emptyConfig is the OCI empty descriptor's content.
 var emptyConfig = []byte("{}")
 
@@ -177,7 +183,7 @@ func (c *Client) Attach(ctx context.Context, img *Image, bundleJSON []byte, pred
 	for _, blob := range []struct {
 		data []byte
 		mt   types.MediaType
-	}{{emptyConfig, "application/vnd.oci.empty.v1+json"}, {bundleJSON, BundleArtifactType}} {
+	}{{emptyConfig, emptyMediaType}, {bundleJSON, BundleArtifactType}} {
 		if err := remote.WriteLayer(repo, static.NewLayer(blob.data, blob.mt), opts...); err != nil {
 			return v1.Hash{}, fmt.Errorf("oci: push bundle to %s: %w", repo, err)
 		}
@@ -193,7 +199,7 @@ func (c *Client) Attach(ctx context.Context, img *Image, bundleJSON []byte, pred
 	m := referrerManifest{Manifest: v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		Config: v1.Descriptor{MediaType: "application/vnd.oci.empty.v1+json", ArtifactType: BundleArtifactType,
+		Config: v1.Descriptor{MediaType: emptyMediaType, ArtifactType: BundleArtifactType,
 			Digest: cfgDigest, Size: cfgSize},
 		Layers:      []v1.Descriptor{{MediaType: BundleArtifactType, Digest: layerDigest, Size: layerSize}},
 		Subject:     &v1.Descriptor{MediaType: img.Descriptor.MediaType, Digest: img.Descriptor.Digest, Size: img.Descriptor.Size},
@@ -224,7 +230,9 @@ type Referrer struct {
 // index). Referrers of other artifact types are skipped.
 func (c *Client) Bundles(ctx context.Context, img *Image) ([]Referrer, error) {
 	opts := c.remoteOpts(ctx)
-	idx, err := remote.Referrers(img.Digest, append(opts, remote.WithFilter("artifactType", BundleArtifactType))...)
+	// No artifactType filter: some registries report the config media type as the
+	// descriptor's artifactType; each manifest is checked below instead.
+	idx, err := remote.Referrers(img.Digest, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("oci: list referrers of %s: %w", img.Digest, err)
 	}
@@ -234,10 +242,13 @@ func (c *Client) Bundles(ctx context.Context, img *Image) ([]Referrer, error) {
 	}
 	var out []Referrer
 	for _, d := range im.Manifests {
-		if d.ArtifactType != BundleArtifactType {
+		if d.ArtifactType != BundleArtifactType && d.ArtifactType != emptyMediaType && d.ArtifactType != "" {
 			continue
 		}
 		r, err := c.bundle(ctx, img.Digest.Context().Digest(d.Digest.String()), img.Descriptor.Digest)
+		if errors.Is(err, errNotBundle) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -255,13 +266,13 @@ func (c *Client) bundle(ctx context.Context, ref name.Digest, subject v1.Hash) (
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
 		return nil, fmt.Errorf("oci: referrer %s: %w", ref, err)
 	}
-	// The fallback index is an ordinary tag anyone with push access can rewrite: check the
-	// manifest really refers to this image.
+	// A referrer that names another manifest (the fallback index is an ordinary tag
+	// anyone with push access can rewrite) or holds something else is not ours to read.
 	if m.Subject == nil || m.Subject.Digest != subject {
-		return nil, fmt.Errorf("oci: referrer %s does not refer to %s", ref, subject)
+		return nil, fmt.Errorf("%w: %s does not refer to %s", errNotBundle, ref, subject)
 	}
 	if len(m.Layers) != 1 || m.Layers[0].MediaType != BundleArtifactType {
-		return nil, fmt.Errorf("oci: referrer %s: want one %s layer", ref, BundleArtifactType)
+		return nil, fmt.Errorf("%w: %s has no single %s layer", errNotBundle, ref, BundleArtifactType)
 	}
 	if m.Layers[0].Size > MaxBundleSize {
 		return nil, fmt.Errorf("oci: referrer %s: bundle layer of %d bytes", ref, m.Layers[0].Size)
