@@ -20,6 +20,7 @@ import (
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/tlog"
+	"github.com/cachet-sign/cachet/trust"
 	"github.com/cachet-sign/cachet/tsa"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -43,6 +44,8 @@ type signFlags struct {
 	checksums, progress string
 	parallel            int
 	resume              bool
+	// Services from a signing config v0.2 (flags given explicitly win).
+	signingConfig string
 }
 
 // register adds the flags sign and release share; withArtifacts adds the ones naming
@@ -96,10 +99,14 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	var f signFlags
 	fs := flag.NewFlagSet("cachet sign", flag.ContinueOnError)
 	f.register(fs, true)
+	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config v0.2 choosing Fulcio, Rekor and TSAs (validFor, majorApiVersion, selectors); --fulcio-url, --rekor-url and --timestamp-server-url given explicitly win")
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}
 	if err := f.checkRun(); err != nil {
+		return err
+	}
+	if err := applySigningConfig(fs, &f, time.Now(), e.stderr); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -172,6 +179,47 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
 	return rep.err(len(subjects))
+}
+
+// applySigningConfig fills the service URLs not given explicitly (on the command line
+// or as action inputs) from the signing config: the newest valid Fulcio, the selected
+// Rekor log, the selected TSAs (each of which must then answer).
+func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, stderr io.Writer) error {
+	if f.signingConfig == "" {
+		return nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	sc, err := root.NewSigningConfigFromPath(f.signingConfig)
+	if err != nil {
+		return usagef("--signing-config %s: %v", f.signingConfig, err)
+	}
+	// What a flag names is not selected from the config, so a config that cannot
+	// supply it (a Rekor v2 log only) does not stand in the way.
+	if set["fulcio-url"] {
+		sc.WithFulcioCertificateAuthorityURLs()
+	}
+	if set["rekor-url"] {
+		sc.WithRekorLogURLs()
+	}
+	if set["timestamp-server-url"] {
+		sc.WithTimestampAuthorityURLs()
+	}
+	s, err := trust.Select(sc, now)
+	if err != nil {
+		return usagef("--signing-config %s: %v", f.signingConfig, err)
+	}
+	if s.FulcioURL != "" {
+		f.fulcioURL = s.FulcioURL
+	}
+	if s.RekorURL != "" {
+		f.rekorURL = s.RekorURL
+	}
+	if len(s.TSAURLs) > 0 {
+		f.tsaURLs = s.TSAURLs
+	}
+	fmt.Fprintf(stderr, "signing config: Fulcio %s, Rekor %s, %d TSA(s) %s\n", f.fulcioURL, f.rekorURL, len(f.tsaURLs), strings.Join(f.tsaURLs, " "))
+	return nil
 }
 
 // keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
