@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -152,4 +153,147 @@ func TestTrustSigningConfigSelectors(t *testing.T) {
 			t.Fatalf("sign with --rekor-url over a v2-only config: %s", r.stderr)
 		}
 	})
+}
+
+// offline runs cachet in a new network namespace: no interface but a down loopback, so
+// any network access fails.
+func offline(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return run(t, dir, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, "unshare", append([]string{"-n", cachetBin}, args...)...)
+}
+
+// TestTrustAirGapped: cachet trust export puts the vectors' trusted root and a signing
+// config in one file; cachet trust import unpacks the same bytes; cachet verify and
+// verify-bundle accept the file as --trusted-root inside `unshare -n` (no network at all,
+// checked with curl); an edited envelope is refused, and one re-exported with a swapped
+// Rekor key fails verification. Then cachet sign takes the stack's envelope as
+// --signing-config alone (services and trusted root) and the bundle verifies offline.
+func TestTrustAirGapped(t *testing.T) {
+	ws := t.TempDir()
+	td, err := filepath.Abs("../testdata/verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vec struct{ Identity, Issuer string }
+	b, err := os.ReadFile(filepath.Join(td, "vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &vec); err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(ws, "trust.json")
+	if r := run(t, ws, os.Environ(), cachetBin, "trust", "export", "--trusted-root", filepath.Join(td, "trusted_root.json"),
+		"--signing-config", stack["CACHET_STACK_SIGNING_CONFIG"], "--out", envFile); r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	if r := offline(t, ws, "trust", "import", envFile, "--dir", filepath.Join(ws, "imported")); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	var orig, imported any
+	for p, v := range map[string]*any{filepath.Join(td, "trusted_root.json"): &orig, filepath.Join(ws, "imported", "trusted_root.json"): &imported} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(orig) != fmt.Sprint(imported) {
+		t.Fatal("imported trusted root differs from the exported one")
+	}
+	if _, err := os.Stat(filepath.Join(ws, "imported", "signing_config.v0.2.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The namespace really has no network: the stack's Rekor is unreachable from it.
+	if r := run(t, ws, os.Environ(), "unshare", "-n", "curl", "-fsS", "--max-time", "3", stack["CACHET_STACK_REKOR_URL"]+"/api/v1/log"); r.code == 0 {
+		t.Fatal("unshare -n left the network reachable")
+	}
+	for _, n := range []string{"artifact.txt", "other.txt"} {
+		copyFile(t, filepath.Join(td, n), filepath.Join(ws, n))
+	}
+	copyFile(t, filepath.Join(td, "artifact.txt.cachet.sigstore.json"), filepath.Join(ws, "artifact.txt.sigstore.json"))
+	copyFile(t, filepath.Join(td, "other.txt.sigstore.json"), filepath.Join(ws, "other.txt.sigstore.json"))
+	policy := []string{"--certificate-identity", vec.Identity, "--certificate-oidc-issuer", vec.Issuer}
+	verifyAll := func(root string) result {
+		return offline(t, ws, append(append([]string{"verify", "--trusted-root", root}, policy...), "artifact.txt", "other.txt")...)
+	}
+	verifyCosign := func(root string) result {
+		return offline(t, ws, append(append([]string{"verify-bundle", "--trusted-root", root, "--bundle", filepath.Join(td, "artifact.txt.cosign.sigstore.json")},
+			policy...), "artifact.txt")...)
+	}
+	for _, root := range []string{envFile, filepath.Join(ws, "imported", "trusted_root.json")} {
+		if r := verifyAll(root); r.code != 0 {
+			t.Fatalf("offline cachet verify --trusted-root %s: %s %s", root, r.stdout, r.stderr)
+		}
+		if r := verifyCosign(root); r.code != 0 || !strings.Contains(r.stdout, "Verified OK") {
+			t.Fatalf("offline cachet verify-bundle of cosign's bundle: %s %s", r.stdout, r.stderr)
+		}
+	}
+
+	// Edited in place: the digest no longer matches.
+	env, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		TrustedRoot map[string]any `json:"trustedRoot"`
+	}
+	if err := json.Unmarshal(env, &e); err != nil {
+		t.Fatal(err)
+	}
+	rekorKey := e.TrustedRoot["tlogs"].([]any)[0].(map[string]any)["publicKey"].(map[string]any)["rawBytes"].(string)
+	edited := filepath.Join(ws, "edited.json")
+	writeFile(t, edited, strings.Replace(string(env), "http://127.0.0.1:47314", "http://127.0.0.1:47315", 1))
+	if r := verifyAll(edited); r.code != 2 || !strings.Contains(r.stderr, "digest mismatch") {
+		t.Fatalf("edited envelope: exit %d: %s", r.code, r.stderr)
+	}
+	// Re-exported with another Rekor key (digests recomputed): the log entries no longer verify.
+	swapped := filepath.Join(ws, "swapped_root.json")
+	writeFile(t, swapped, strings.Replace(string(readAll(t, filepath.Join(ws, "imported", "trusted_root.json"))), rekorKey, otherRekorKey, 1))
+	swappedEnv := filepath.Join(ws, "swapped.json")
+	if r := run(t, ws, os.Environ(), cachetBin, "trust", "export", "--trusted-root", swapped, "--out", swappedEnv); r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	if r := verifyAll(swappedEnv); r.code != 1 {
+		t.Fatalf("swapped Rekor key: exit %d, want 1: %s %s", r.code, r.stdout, r.stderr)
+	}
+
+	// Signing from the stack's envelope alone, then verifying offline.
+	stackEnv := filepath.Join(ws, "stack-trust.json")
+	if r := run(t, ws, os.Environ(), cachetBin, "trust", "export", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
+		"--signing-config", stack["CACHET_STACK_SIGNING_CONFIG"], "--out", stackEnv); r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	art := filepath.Join(ws, "fresh.bin")
+	writeFile(t, art, "signed with an exported trust file")
+	if r := run(t, ws, jobEnv(t, ws), cachetBin, "sign", "--signing-config", stackEnv, "--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], art); r.code != 0 {
+		t.Fatalf("sign --signing-config ENVELOPE: %s %s", r.stdout, r.stderr)
+	}
+	if n := len(readBundle(t, art+".sigstore.json").VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps); n != 1 {
+		t.Fatalf("%d timestamps, want the config's one", n)
+	}
+	if r := offline(t, ws, "verify", "--trusted-root", stackEnv, "--certificate-identity", wantSAN,
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", "1", art); r.code != 0 {
+		t.Fatalf("offline verify of a fresh bundle: %s %s", r.stdout, r.stderr)
+	}
+}
+
+// otherRekorKey is a P-256 public key (DER, base64) no log in the vectors uses.
+const otherRekorKey = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE4qniKdfNg86QKoLhyHVt087Qy40tTNbD+4UGEW798YAzusZHMPp/ALwaeYw5UwU69/8ZcLIcN9t5oa/nBGllgw=="
+
+func readAll(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	writeFile(t, to, string(readAll(t, from)))
 }

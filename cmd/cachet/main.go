@@ -76,6 +76,7 @@ commands:
   policy         print the verify policy and commands for a bundle
   key            key mode keys: 'key public --key REF' prints the public key
   tsa            RFC 3161 timestamp authority: serve, dev-chain
+  trust          trusted root and signing config for air-gapped machines: export, import
   version        print the version
 
 Run 'cachet <command> -h' for a command's flags.`
@@ -108,6 +109,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = cmdPolicy(ctx, args[1:], e)
 	case "key":
 		err = cmdKey(ctx, args[1:], e)
+	case "trust":
+		err = cmdTrust(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "cachet", version)
 	case "-h", "--help", "help":

@@ -142,9 +142,9 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if f.trustedRoot == "" {
 		return usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json for the Fulcio, Rekor and TSAs you sign with)")
 	}
-	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	tr, err := loadTrustedRoot(f.trustedRoot) // trusted_root.json or a cachet trust export file
 	if err != nil {
-		return usagef("--trusted-root %s: %v", f.trustedRoot, err)
+		return err
 	}
 	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
@@ -190,10 +190,19 @@ func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, stderr io
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	sc, err := root.NewSigningConfigFromPath(f.signingConfig)
+	// A plain signing config or a cachet trust envelope, which may bring the trusted
+	// root too.
+	m, err := trust.ReadFile(f.signingConfig)
 	if err != nil {
 		return usagef("--signing-config %s: %v", f.signingConfig, err)
 	}
+	if m.SigningConfig == nil {
+		return usagef("--signing-config %s holds no signing config", f.signingConfig)
+	}
+	if f.trustedRoot == "" && m.TrustedRoot != nil {
+		f.trustedRoot = f.signingConfig
+	}
+	sc := m.SigningConfig
 	// What a flag names is not selected from the config, so a config that cannot
 	// supply it (a Rekor v2 log only) does not stand in the way.
 	if set["fulcio-url"] {

@@ -42,7 +42,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "accept signatures made on self-hosted runners")
 	fs.StringVar(&f.keyFile, "key", "", "public key (PEM file) for key-based bundles")
 	fs.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON, keys are these flag names); flags override it")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (required)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json or a cachet trust export file (required)")
 	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
 	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
 	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx or a URI)")
@@ -104,9 +104,10 @@ func (f *policyFlags) build(fs *flag.FlagSet) (*verify.Policy, root.TrustedMater
 	if f.trustedRoot == "" {
 		return nil, nil, usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json); verification is offline")
 	}
-	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	// A plain trusted_root.json or a cachet trust envelope (cachet trust export).
+	tr, err := loadTrustedRoot(f.trustedRoot)
 	if err != nil {
-		return nil, nil, usagef("--trusted-root %s: %v", f.trustedRoot, err)
+		return nil, nil, err
 	}
 	return p, tr, nil
 }

@@ -1,0 +1,148 @@
+package trust
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const vectorRoot = "../testdata/verify/trusted_root.json"
+
+var stackConfig = []byte(`{
+  "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+  "caUrls": [{"url": "http://127.0.0.1:47311", "majorApiVersion": 1, "validFor": {"start": "2020-01-01T00:00:00Z"}, "operator": "local"}],
+  "oidcUrls": [],
+  "rekorTlogUrls": [{"url": "http://127.0.0.1:47314", "majorApiVersion": 1, "validFor": {"start": "2020-01-01T00:00:00Z"}, "operator": "local"}],
+  "tsaUrls": [],
+  "rekorTlogConfig": {"selector": "ANY"},
+  "tsaConfig": {"selector": "ANY"}
+}`)
+
+func exportVector(t *testing.T) (env, tr []byte) {
+	t.Helper()
+	tr, err := os.ReadFile(vectorRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err = Export(tr, stackConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, tr
+}
+
+// TestEnvelopeRoundTrip: export, parse and import give back the same trusted root and
+// signing config; a re-indented envelope still parses.
+func TestEnvelopeRoundTrip(t *testing.T) {
+	env, tr := exportVector(t)
+	m, err := Parse(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.TrustedRoot == nil || m.SigningConfig == nil {
+		t.Fatal("a member is missing")
+	}
+	if len(m.TrustedRoot.RekorLogs()) != 1 || len(m.SigningConfig.RekorLogURLs()) != 1 {
+		t.Fatal("members lost content")
+	}
+	dir := t.TempDir()
+	paths, err := Import(m, dir)
+	if err != nil || len(paths) != 2 {
+		t.Fatalf("import: %v %v", paths, err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, TrustedRootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := compact(tr)
+	if g, _ := compact(got); !bytes.Equal(g, want) {
+		t.Fatal("imported trusted root differs from the exported one")
+	}
+	if _, err := ReadFile(filepath.Join(dir, SigningConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	var re bytes.Buffer
+	json.Indent(&re, env, "  ", "\t")
+	if _, err := Parse(re.Bytes()); err != nil {
+		t.Fatalf("re-indented envelope: %v", err)
+	}
+	// Without a signing config.
+	env2, err := Export(tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := Parse(env2); err != nil || m.SigningConfig != nil {
+		t.Fatalf("%v %v", m, err)
+	}
+}
+
+// TestEnvelopeRefuses: an edited member, a removed member, a digest-less envelope, an
+// unknown media type and members that are not what they claim are refused.
+func TestEnvelopeRefuses(t *testing.T) {
+	env, tr := exportVector(t)
+	edit := func(f func(e *Envelope)) []byte {
+		var e Envelope
+		if err := json.Unmarshal(env, &e); err != nil {
+			t.Fatal(err)
+		}
+		f(&e)
+		b, _ := json.Marshal(e)
+		return b
+	}
+	for name, tc := range map[string]struct {
+		data []byte
+		is   error
+		msg  string
+	}{
+		"rekor url edited":         {data: bytes.Replace(env, []byte("127.0.0.1:47314"), []byte("127.0.0.1:47399"), 1), is: ErrDigestMismatch},
+		"signing config removed":   {data: edit(func(e *Envelope) { e.SigningConfig = nil }), is: ErrDigestMismatch},
+		"no digests":               {data: edit(func(e *Envelope) { e.Digests = nil }), is: ErrDigestMismatch},
+		"no trusted root":          {data: edit(func(e *Envelope) { e.TrustedRoot = nil }), msg: "no trusted root"},
+		"unknown media type":       {data: []byte(`{"mediaType": "application/json"}`), msg: "media type"},
+		"not json":                 {data: []byte("garbage"), msg: "not a trust envelope"},
+		"trusted root that is not": {data: []byte(`{"mediaType": "` + TrustedRootMediaType + `", "tlogs": 7}`), msg: "trusted root"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(tc.data)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Fatalf("%v, want %v", err, tc.is)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("%v, want %q", err, tc.msg)
+			}
+		})
+	}
+	if _, err := Export(tr, []byte(`{"mediaType": "nope"}`)); err == nil {
+		t.Fatal("exported a bad signing config")
+	}
+	if _, err := Export([]byte(`{}`), nil); err == nil {
+		t.Fatal("exported a bad trusted root")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	tr, err := os.ReadFile(vectorRoot)
+	if err != nil {
+		f.Fatal(err)
+	}
+	env, err := Export(tr, stackConfig)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(env)
+	f.Add(tr)
+	f.Add(stackConfig)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse(data)
+		if err == nil && m.TrustedRoot == nil && m.SigningConfig == nil {
+			t.Fatal("parsed to nothing without an error")
+		}
+	})
+}
