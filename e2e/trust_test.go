@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachet-sign/cachet/internal/trust/tuftest"
 )
 
 // trustTSA starts a second timestamp authority (cachet tsa serve over a dev chain) and
@@ -296,4 +300,103 @@ func readAll(t *testing.T, path string) []byte {
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	writeFile(t, to, string(readAll(t, from)))
+}
+
+// TestTrustTUFRefresh: cachet trust refresh fetches the trusted root and signing config
+// from a TUF repository (go-tuf, served on loopback by the test) into a cache; after the
+// repository publishes a trusted root with a second TSA and a signing config selecting
+// ALL TSAs, a refresh picks them up and cachet sign, given only the cached files, makes a
+// bundle with two timestamps that cosign verifies. Expired and badly signed timestamp
+// metadata are refused (exit 1, a message saying which) and leave the cache as it was.
+func TestTrustTUFRefresh(t *testing.T) {
+	ws := t.TempDir()
+	ourTSA, withOurs := trustTSA(t, ws)
+	repo, err := tuftest.New(filepath.Join(ws, "tuf-repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(trustedRoot, signingConfig string) {
+		t.Helper()
+		for name, p := range map[string]string{"trusted_root.json": trustedRoot, "signing_config.v0.2.json": signingConfig} {
+			if err := repo.SetTarget(name, readAll(t, p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	set(stack["CACHET_STACK_TRUSTED_ROOT"], stack["CACHET_STACK_SIGNING_CONFIG"])
+	if err := repo.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(repo.Dir)))
+	t.Cleanup(srv.Close)
+	anchor := filepath.Join(ws, "tuf-root.json")
+	b, err := repo.RootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, anchor, string(b))
+	cache := filepath.Join(ws, "cache")
+	refresh := func() result {
+		return run(t, ws, os.Environ(), cachetBin, "trust", "refresh", "--tuf-url", srv.URL, "--tuf-root", anchor, "--cache", cache)
+	}
+	if r := refresh(); r.code != 0 {
+		t.Fatalf("refresh: %s", r.stderr)
+	}
+	cachedRoot, cachedConfig := filepath.Join(cache, "trusted_root.json"), filepath.Join(cache, "signing_config.v0.2.json")
+	sign := func(name string) bundleJSON {
+		t.Helper()
+		art := filepath.Join(ws, name)
+		writeFile(t, art, "signed with TUF-distributed trust: "+name)
+		if r := run(t, ws, jobEnv(t, ws), cachetBin, "sign", "--signing-config", cachedConfig, "--trusted-root", cachedRoot,
+			"--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], art); r.code != 0 {
+			t.Fatalf("sign: %s %s", r.stdout, r.stderr)
+		}
+		return readBundle(t, art+".sigstore.json")
+	}
+	if n := len(sign("v1.bin").VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps); n != 1 {
+		t.Fatalf("v1: %d timestamps", n)
+	}
+
+	// The repository adds our TSA to the trusted root and selects ALL TSAs.
+	cfg := filepath.Join(ws, "all.signing_config.json")
+	signingConfig(t, cfg, "", ourTSA, `{"selector": "ALL"}`)
+	set(withOurs, cfg)
+	if err := repo.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	if r := refresh(); r.code != 0 {
+		t.Fatalf("refresh: %s", r.stderr)
+	}
+	if n := len(sign("v2.bin").VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps); n != 2 {
+		t.Fatalf("after refresh: %d timestamps, want 2", n)
+	}
+	home := t.TempDir()
+	if r := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
+		"verify-blob", "--bundle", filepath.Join(ws, "v2.bin.sigstore.json"), "--trusted-root", cachedRoot, "--certificate-identity", wantSAN,
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", filepath.Join(ws, "v2.bin")); r.code != 0 {
+		t.Fatalf("cosign with the refreshed trusted root: %s", r.stderr)
+	}
+
+	// Refusals: the repository now offers the stack's root without our TSA again.
+	good := string(readAll(t, cachedRoot))
+	for _, tc := range []struct {
+		name    string
+		publish func() error
+		want    string
+	}{
+		{"expired", repo.PublishExpired, "metadata expired"},
+		{"badly-signed", repo.PublishBadlySigned, "not signed by the keys the TUF root trusts"},
+	} {
+		set(stack["CACHET_STACK_TRUSTED_ROOT"], stack["CACHET_STACK_SIGNING_CONFIG"])
+		if err := tc.publish(); err != nil {
+			t.Fatal(err)
+		}
+		r := refresh()
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Fatalf("%s: exit %d, want 1 and %q: %s", tc.name, r.code, tc.want, r.stderr)
+		}
+		if string(readAll(t, cachedRoot)) != good {
+			t.Fatalf("%s: the refused refresh changed the cached trusted root", tc.name)
+		}
+	}
 }

@@ -76,7 +76,7 @@ commands:
   policy         print the verify policy and commands for a bundle
   key            key mode keys: 'key public --key REF' prints the public key
   tsa            RFC 3161 timestamp authority: serve, dev-chain
-  trust          trusted root and signing config for air-gapped machines: export, import
+  trust          trusted root and signing config: export, import (air-gapped), refresh (TUF)
   version        print the version
 
 Run 'cachet <command> -h' for a command's flags.`

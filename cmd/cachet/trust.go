@@ -4,7 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/cachet-sign/cachet/trust"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -17,6 +20,8 @@ commands:
            cachet trust export --trusted-root T [--signing-config S] --out FILE
   import   unpack such a file into DIR/trusted_root.json and DIR/signing_config.v0.2.json:
            cachet trust import FILE --dir DIR
+  refresh  update DIR/trusted_root.json and DIR/signing_config.v0.2.json from a TUF repository:
+           cachet trust refresh --tuf-url URL --tuf-root root.json --cache DIR
 
 cachet sign --trusted-root/--signing-config and cachet verify --trusted-root also take the
 exported file directly.`
@@ -30,6 +35,8 @@ func cmdTrust(ctx context.Context, args []string, e *env) error {
 		return cmdTrustExport(args[1:], e)
 	case "import":
 		return cmdTrustImport(args[1:], e)
+	case "refresh":
+		return cmdTrustRefresh(args[1:], e)
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stdout, trustUsage)
 		return nil
@@ -111,6 +118,37 @@ func cmdTrustImport(args []string, e *env) error {
 	}
 	for _, p := range paths {
 		fmt.Fprintln(e.stdout, p)
+	}
+	return nil
+}
+
+func cmdTrustRefresh(args []string, e *env) error {
+	var url, rootPath, cache string
+	var timeout time.Duration
+	fs := flag.NewFlagSet("cachet trust refresh", flag.ContinueOnError)
+	fs.StringVar(&url, "tuf-url", "", "TUF repository base URL publishing trusted_root.json and signing_config.v0.2.json (required)")
+	fs.StringVar(&rootPath, "tuf-root", "", "TUF root.json to trust first, distributed out of band (required)")
+	fs.StringVar(&cache, "cache", "", "directory for the TUF metadata and the refreshed trusted_root.json and signing_config.v0.2.json (required)")
+	fs.DurationVar(&timeout, "timeout", 30*time.Second, "time limit for each HTTP request")
+	pos, err := parseInterspersed(fs, args, e)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || url == "" || rootPath == "" || cache == "" {
+		return usagef("usage: cachet trust refresh --tuf-url URL --tuf-root root.json --cache DIR")
+	}
+	anchor, err := os.ReadFile(rootPath)
+	if err != nil {
+		return usagef("--tuf-root: %v", err)
+	}
+	// go-tuf's fetcher takes no context: the HTTP timeout bounds each request.
+	m, err := trust.Refresh(trust.RefreshOptions{RepositoryURL: url, Root: anchor, CacheDir: cache, HTTPClient: &http.Client{Timeout: timeout}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, filepath.Join(cache, trust.TrustedRootFile))
+	if m.SigningConfig != nil {
+		fmt.Fprintln(e.stdout, filepath.Join(cache, trust.SigningConfigFile))
 	}
 	return nil
 }
