@@ -67,7 +67,7 @@ func flagNames(t *testing.T, sub string) map[string]bool {
 // documented with a default (or required), and every input is a flag of the command
 // the action runs, so no input is silently ignored.
 func TestActionMetadata(t *testing.T) {
-	for _, tc := range []struct{ path, sub string }{{"../action.yml", "sign"}, {"../verify/action.yml", "verify"}} {
+	for _, tc := range []struct{ path, sub string }{{"../action.yml", "sign"}, {"../verify/action.yml", "verify"}, {"../attest/action.yml", "attest"}} {
 		m := readAction(t, tc.path)
 		if m.Name == "" || m.Description == "" || m.Runs.Using != "docker" || m.Runs.Image != "Dockerfile" ||
 			len(m.Runs.Args) != 1 || m.Runs.Args[0] != tc.sub {
