@@ -29,21 +29,9 @@ type MessageSignature struct {
 
 // New assembles and validates a bundle.
 func New(m MessageSignature) (*sgbundle.Bundle, error) {
-	vm := &protobundle.VerificationMaterial{TlogEntries: m.TlogEntries}
-	switch {
-	case m.Certificate != nil:
-		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: m.Certificate}}
-	case m.KeyHint != "":
-		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: m.KeyHint}}
-	default:
-		return nil, errors.New("bundle: neither a certificate nor a key hint")
-	}
-	if len(m.Timestamps) > 0 {
-		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
-		for _, t := range m.Timestamps {
-			vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
-				&protocommon.RFC3161SignedTimestamp{SignedTimestamp: t})
-		}
+	vm, err := verificationMaterial(m.Certificate, m.KeyHint, m.TlogEntries, m.Timestamps)
+	if err != nil {
+		return nil, err
 	}
 	pb := &protobundle.Bundle{
 		MediaType:            MediaType,
@@ -58,6 +46,29 @@ func New(m MessageSignature) (*sgbundle.Bundle, error) {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	return b, nil
+}
+
+// verificationMaterial holds what a verifier needs beside the signed content: the
+// certificate or key hint, the log entries and the RFC 3161 timestamps. Message
+// signatures and DSSE envelopes share it.
+func verificationMaterial(cert []byte, keyHint string, tlog []*rekorpb.TransparencyLogEntry, stamps [][]byte) (*protobundle.VerificationMaterial, error) {
+	vm := &protobundle.VerificationMaterial{TlogEntries: tlog}
+	switch {
+	case cert != nil:
+		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: cert}}
+	case keyHint != "":
+		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: keyHint}}
+	default:
+		return nil, errors.New("bundle: neither a certificate nor a key hint")
+	}
+	if len(stamps) > 0 {
+		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
+		for _, t := range stamps {
+			vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
+				&protocommon.RFC3161SignedTimestamp{SignedTimestamp: t})
+		}
+	}
+	return vm, nil
 }
 
 // WriteFile writes b to path atomically: a temporary file in the same directory, synced,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	dsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
@@ -26,21 +25,9 @@ func NewDSSE(m Envelope) (*sgbundle.Bundle, error) {
 	if m.Envelope == nil || len(m.Envelope.GetSignatures()) == 0 {
 		return nil, errors.New("bundle: no signed DSSE envelope")
 	}
-	vm := &protobundle.VerificationMaterial{TlogEntries: m.TlogEntries}
-	switch {
-	case m.Certificate != nil:
-		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: m.Certificate}}
-	case m.KeyHint != "":
-		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: m.KeyHint}}
-	default:
-		return nil, errors.New("bundle: neither a certificate nor a key hint")
-	}
-	if len(m.Timestamps) > 0 {
-		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
-		for _, t := range m.Timestamps {
-			vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
-				&protocommon.RFC3161SignedTimestamp{SignedTimestamp: t})
-		}
+	vm, err := verificationMaterial(m.Certificate, m.KeyHint, m.TlogEntries, m.Timestamps)
+	if err != nil {
+		return nil, err
 	}
 	pb := &protobundle.Bundle{
 		MediaType:            MediaType,
