@@ -9,15 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag"
 	dsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	"github.com/sigstore/rekor/pkg/generated/client/entries"
 	"github.com/sigstore/rekor/pkg/generated/models"
-	"github.com/sigstore/rekor/pkg/tle"
 )
 
 // DSSE is a signed DSSE envelope to record as a Rekor v1 `dsse` entry (v0.0.1): Rekor
@@ -54,10 +51,6 @@ func (c *Rekor) AddDSSE(ctx context.Context, d DSSE) (*rekorpb.TransparencyLogEn
 	if d.Envelope == nil || len(d.Envelope.GetSignatures()) != 1 {
 		return nil, errors.New("rekor: a dsse entry here carries exactly one signature")
 	}
-	rc, retries, err := c.client()
-	if err != nil {
-		return nil, err
-	}
 	env, err := envelopeJSON(d.Envelope)
 	if err != nil {
 		return nil, fmt.Errorf("rekor: encode envelope: %w", err)
@@ -67,36 +60,7 @@ func (c *Rekor) AddDSSE(ctx context.Context, d DSSE) (*rekorpb.TransparencyLogEn
 		Spec: models.DSSEV001Schema{ProposedContent: &models.DSSEV001SchemaProposedContent{
 			Envelope: swag.String(string(env)), Verifiers: []strfmt.Base64{d.PublicPEM}}},
 	}
-	params := entries.NewCreateLogEntryParamsWithContext(ctx).WithProposedEntry(proposed)
-	var payload models.LogEntry
-	resp, err := rc.Entries.CreateLogEntry(params)
-	var conflict *entries.CreateLogEntryConflict
-	switch {
-	case err == nil:
-		payload = resp.Payload
-	case errors.As(err, &conflict):
-		uuid := path.Base(conflict.Location.String())
-		got, err := rc.Entries.GetLogEntryByUUID(entries.NewGetLogEntryByUUIDParamsWithContext(ctx).WithEntryUUID(uuid))
-		if err != nil {
-			return nil, fmt.Errorf("rekor: entry exists (409) but fetching %s failed: %w", uuid, err)
-		}
-		payload = got.Payload
-	default:
-		return nil, fmt.Errorf("rekor at %s: create dsse entry failed after %d retries (check --rekor-url and the network): %w", c.URL, retries, err)
-	}
-	if len(payload) != 1 {
-		return nil, fmt.Errorf("rekor: answer has %d entries, want 1", len(payload))
-	}
-	for _, e := range payload {
-		if err := checkDSSEBody(e.Body, d); err != nil {
-			return nil, err
-		}
-		if err := c.verify(ctx, &e); err != nil {
-			return nil, err
-		}
-		return tle.GenerateTransparencyLogEntry(e)
-	}
-	panic("unreachable")
+	return c.record(ctx, "dsse", proposed, func(body any) error { return checkDSSEBody(body, d) })
 }
 
 // checkDSSEBody binds the answer to the request: the logged entry must be a dsse entry

@@ -61,10 +61,6 @@ type HashedRekord struct {
 // Add records r and returns the verified entry in bundle form. A 409 (already
 // recorded, e.g. a retried request) is resolved by fetching the existing entry.
 func (c *Rekor) Add(ctx context.Context, r HashedRekord) (*rekorpb.TransparencyLogEntry, error) {
-	rc, retries, err := c.client()
-	if err != nil {
-		return nil, err
-	}
 	hexDigest := hex.EncodeToString(r.Digest)
 	proposed := &models.Hashedrekord{
 		APIVersion: swag.String("0.0.1"),
@@ -74,6 +70,17 @@ func (c *Rekor) Add(ctx context.Context, r HashedRekord) (*rekorpb.TransparencyL
 			Signature: &models.HashedrekordV001SchemaSignature{Content: r.Signature,
 				PublicKey: &models.HashedrekordV001SchemaSignaturePublicKey{Content: r.PublicPEM}},
 		},
+	}
+	return c.record(ctx, "hashedrekord", proposed, func(body any) error { return checkBody(body, r, hexDigest) })
+}
+
+// record proposes an entry, resolves a 409 (already recorded, e.g. a retried request) by
+// fetching the existing entry, binds the answer to the request with check, verifies its
+// inclusion proof and SET against the trusted root, and returns it in bundle form.
+func (c *Rekor) record(ctx context.Context, kind string, proposed models.ProposedEntry, check func(body any) error) (*rekorpb.TransparencyLogEntry, error) {
+	rc, retries, err := c.client()
+	if err != nil {
+		return nil, err
 	}
 	params := entries.NewCreateLogEntryParamsWithContext(ctx).WithProposedEntry(proposed)
 	var payload models.LogEntry
@@ -90,13 +97,13 @@ func (c *Rekor) Add(ctx context.Context, r HashedRekord) (*rekorpb.TransparencyL
 		}
 		payload = got.Payload
 	default:
-		return nil, fmt.Errorf("rekor at %s: create entry failed after %d retries (check --rekor-url and the network): %w", c.URL, retries, err)
+		return nil, fmt.Errorf("rekor at %s: create %s entry failed after %d retries (check --rekor-url and the network): %w", c.URL, kind, retries, err)
 	}
 	if len(payload) != 1 {
 		return nil, fmt.Errorf("rekor: answer has %d entries, want 1", len(payload))
 	}
 	for _, e := range payload {
-		if err := checkBody(e.Body, r, hexDigest); err != nil {
+		if err := check(e.Body); err != nil {
 			return nil, err
 		}
 		if err := c.verify(ctx, &e); err != nil {
