@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"encoding/asn1"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/tsa"
 )
 
@@ -47,7 +49,7 @@ func cmdTSA(ctx context.Context, args []string, e *env) error {
 func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("cachet tsa serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address; the chosen one is printed on stdout")
-	keyFile := fs.String("key", "", "TSA private key, PEM (PKCS#8, EC or RSA)")
+	keyFile := fs.String("key", "", "TSA private key: a PEM file (PKCS#8, EC or RSA) or a PKCS#11 URI (pkcs11:...; PIN from pin-source)")
 	chainFile := fs.String("chain", "", "TSA certificate chain, PEM, leaf first, ending with the root")
 	policy := fs.String("policy", tsa.DefaultPolicy.String(), "TSA policy OID of every token")
 	state := fs.String("state", "", "directory for the serial number high-water mark (required unless --insecure-ephemeral-serials)")
@@ -73,8 +75,21 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	if *state == "" && !*ephemeral {
 		return usagef("cachet tsa serve: --state DIR is required so serial numbers never repeat across restarts")
 	}
-	signer, err := tsa.LoadSigner(*keyFile)
-	if err != nil {
+	var signer crypto.Signer
+	if keys.IsURI(*keyFile) {
+		// An HSM key (issue 6's keys package): the PIN comes from the URI's pin-source,
+		// is masked in Actions, and never reaches a log.
+		k, err := keys.Open(*keyFile, keys.Options{Getenv: e.getenv, Mask: func(s string) {
+			if e.inActions() {
+				e.action().AddMask(s)
+			}
+		}})
+		if err != nil {
+			return fmt.Errorf("cachet tsa serve: --key: %w", err)
+		}
+		defer k.Close()
+		signer = k.Signer
+	} else if signer, err = tsa.LoadSigner(*keyFile); err != nil {
 		return err
 	}
 	chain, err := tsa.LoadChain(*chainFile)
