@@ -19,6 +19,7 @@ import (
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
+	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/tlog"
 	"github.com/cachet-sign/cachet/tsa"
@@ -69,6 +70,11 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&f.allowUnknown, "allow-unknown-predicate", false, "accept a predicate type URI cachet does not know")
 	fs.BoolVar(&f.push, "push-to-registry", false, "the subject is an image: sign it by digest and attach the bundle as an OCI referrer")
 	fs.BoolVar(&f.insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
+	fs.StringVar(&f.key, "key", "", "key mode: attest with this key (PKCS#11 URI or PEM file) instead of a Fulcio certificate")
+	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML); every subject digest must be allowed")
+	fs.StringVar(&f.tenant, "tenant", "", "key mode: tenant whose key signs")
+	fs.StringVar(&f.rsaScheme, "rsa-scheme", "pkcs1v15", "key mode, RSA keys: pkcs1v15 or pss")
+	fs.BoolVar(&f.tlogUpload, "tlog-upload", false, "key mode: also record the attestation in Rekor")
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}
@@ -190,50 +196,30 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	defer closeAudit()
 	al := &audit.Logger{W: auditW}
 
-	// 2. Token, identity, certificate: as cachet sign.
-	refuse := func(err error) error {
-		if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
-			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
+	// 2. Identity and signer: a Fulcio certificate (keyless), or a key gated by the
+	// signing policy (key mode); either way the job's verified token names the run.
+	var p *sign.Pipeline
+	var claims *keyless.Claims
+	var id *keyless.Identity
+	var keyID string
+	if f.key != "" {
+		kp, err := keyPipeline(ctx, e, &f.signFlags, tr, al)
+		if err != nil {
+			return err
 		}
-		return &refusedError{err}
-	}
-	token, err := loadToken(ctx, f.identityToken, e)
-	if errors.Is(err, keyless.ErrNoTokenPermission) {
-		return refuse(err)
-	}
-	if err != nil {
-		return err
-	}
-	if e.inActions() {
-		a.AddMask(token)
-	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	var events []string
-	for _, ev := range strings.Split(f.allowedEvents, ",") {
-		if ev = strings.TrimSpace(ev); ev != "" {
-			events = append(events, ev)
+		defer kp.key.Close()
+		p, claims, keyID = kp.p, kp.claims, kp.key.ID
+	} else {
+		kl, err := keylessAttestPipeline(ctx, e, &f, tr, al)
+		if err != nil {
+			return err
 		}
+		p, claims, id = kl.p, kl.claims, kl.id
 	}
-	cf := &keyless.Certifier{
-		Verifier:  &keyless.Verifier{Issuer: f.issuer, HTTPClient: hc},
-		ServerURL: f.serverURL,
-		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
-			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
-		Fulcio: &keyless.Fulcio{URL: f.fulcioURL, HTTPClient: hc},
-	}
-	cert, err := cf.Certify(ctx, token)
-	if err != nil {
-		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
-			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
-			return refuse(err)
-		}
-		return err
-	}
-	id := cert.Identity
 
 	// 3. The statement.
 	if predicate == nil {
-		if predicate, err = attest.SLSAProvenance(runFromClaims(cert.Claims, f.serverURL)); err != nil {
+		if predicate, err = attest.SLSAProvenance(runFromClaims(claims, f.serverURL)); err != nil {
 			return err
 		}
 	}
@@ -243,19 +229,6 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 4. Sign, log, timestamp, verify; write (or push, then write).
-	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs))
-	if err != nil {
-		return err
-	}
-	p := &sign.Pipeline{
-		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
-		Rekor:  &tlog.Rekor{URL: f.rekorURL, Trusted: tr},
-		Verify: check, Audit: al,
-		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
-	}
-	if len(f.tsaURLs) > 0 {
-		p.TSA = &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc}
-	}
 	digests := make([][]byte, len(subjects))
 	for i, s := range subjects {
 		digests[i] = s.Digest
@@ -270,6 +243,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 	r := p.Attest(ctx, att)
 	if r.Err != nil {
+		if errors.Is(r.Err, policy.ErrRefused) {
+			return &refusedError{fmt.Errorf("attest %s: %w", name, r.Err)}
+		}
 		return fmt.Errorf("attest %s: %w", name, r.Err)
 	}
 	sum := sha256.Sum256(r.BundleJSON)
@@ -289,6 +265,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 5. Outputs.
+	if id == nil {
+		return keyAttestOutputs(e, &f, keyID, bundlePath, attDigest, predType, firstOr(paths, "ARTIFACT"), r.LogIndex)
+	}
 	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --bundle %s --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
 		shellQuote(bundlePath), shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(paths, "ARTIFACT")))
 	if f.push {
@@ -409,4 +388,90 @@ func verifyImages(ctx context.Context, v *verify.Verifier, refs []string, reg *o
 		out = append(out, r)
 	}
 	return out
+}
+
+// keylessAttest is keyless mode's share of an attest run.
+type keylessAttest struct {
+	p      *sign.Pipeline
+	claims *keyless.Claims
+	id     *keyless.Identity
+}
+
+// keylessAttestPipeline verifies the token, checks expectations, certifies an ephemeral
+// key with Fulcio and returns the pipeline, as cachet sign does.
+func keylessAttestPipeline(ctx context.Context, e *env, fp *attestFlags, tr *root.TrustedRoot, al *audit.Logger) (*keylessAttest, error) {
+	f := *fp
+	a := e.action()
+	refuse := func(err error) error {
+		if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
+			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
+		}
+		return &refusedError{err}
+	}
+	token, err := loadToken(ctx, f.identityToken, e)
+	if errors.Is(err, keyless.ErrNoTokenPermission) {
+		return nil, refuse(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.inActions() {
+		a.AddMask(token)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	var events []string
+	for _, ev := range strings.Split(f.allowedEvents, ",") {
+		if ev = strings.TrimSpace(ev); ev != "" {
+			events = append(events, ev)
+		}
+	}
+	cf := &keyless.Certifier{
+		Verifier:  &keyless.Verifier{Issuer: f.issuer, HTTPClient: hc},
+		ServerURL: f.serverURL,
+		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
+			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
+		Fulcio: &keyless.Fulcio{URL: f.fulcioURL, HTTPClient: hc},
+	}
+	cert, err := cf.Certify(ctx, token)
+	if err != nil {
+		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
+			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
+			return nil, refuse(err)
+		}
+		return nil, err
+	}
+	id := cert.Identity
+
+	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs))
+	if err != nil {
+		return nil, err
+	}
+	p := &sign.Pipeline{
+		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
+		Rekor:  &tlog.Rekor{URL: f.rekorURL, Trusted: tr},
+		Verify: check, Audit: al,
+		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
+	}
+	if len(f.tsaURLs) > 0 {
+		p.TSA = &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc}
+	}
+	return &keylessAttest{p: p, claims: cert.Claims, id: id}, nil
+}
+
+// keyAttestOutputs reports a key-mode attestation: key id instead of an identity.
+func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, predType, artifact string, logIndex int64) error {
+	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --key KEY.pub --bundle %s --type %s --trusted-root %s",
+		shellQuote(bundlePath), shellQuote(predType), shellQuote(f.trustedRoot))
+	if !f.tlogUpload {
+		verifyCmd += " --insecure-ignore-tlog"
+	}
+	verifyCmd += " " + shellQuote(artifact)
+	if e.getenv("GITHUB_OUTPUT") != "" {
+		if err := setOutputs(e.action(), "bundle-path", bundlePath, "attestation-digest", attDigest, "key-id", keyID,
+			"log-index", strconv.FormatInt(logIndex, 10), "verify-command", verifyCmd); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nattestation digest: %s\nverify with: %s\n", keyID, f.tenant, attDigest, verifyCmd)
+	return nil
 }

@@ -24,89 +24,12 @@ import (
 // deciding who may sign. The job's identity still comes from its verified OIDC token.
 func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subject, tr *root.TrustedRoot, al *audit.Logger) error {
 	a := e.action()
-	switch {
-	case len(f.tsaURLs) == 0:
-		return usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
-	case f.policyFile == "":
-		return usagef("key mode needs --policy FILE: the signing policy that says who may sign with the key")
-	case f.tenant == "":
-		return usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
-	}
-	if err := outsideWorkspace(e, "--policy", f.policyFile); err != nil {
-		return err
-	}
-	pol, err := policy.Load(f.policyFile)
-	if err != nil {
-		return usagef("--policy %s: %v", f.policyFile, err)
-	}
-	if pol.ApprovalsFile != "" {
-		ap := pol.ApprovalsFile
-		if !filepath.IsAbs(ap) {
-			ap = filepath.Join(filepath.Dir(f.policyFile), ap)
-		}
-		if err := outsideWorkspace(e, "the policy's approvals-file", ap); err != nil {
-			return err
-		}
-	}
-	refuse := func(principal, keyID string, err error) error {
-		if aerr := al.Log(audit.Event{Event: "codesign.refused", Tenant: f.tenant, Principal: principal, KeyID: keyID, Reason: err.Error()}); aerr != nil {
-			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
-		}
-		return &refusedError{err}
-	}
-
-	// Identity: the verified token, as in keyless mode; never an input the workflow sets.
-	token, err := loadToken(ctx, f.identityToken, e)
-	if errors.Is(err, keyless.ErrNoTokenPermission) {
-		return refuse("", "", err)
-	}
+	kp, err := keyPipeline(ctx, e, f, tr, al)
 	if err != nil {
 		return err
 	}
-	if e.inActions() {
-		a.AddMask(token)
-	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	claims, err := (&keyless.Verifier{Issuer: f.issuer, HTTPClient: hc}).Verify(ctx, token)
-	if err != nil {
-		if errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) || errors.Is(err, keyless.ErrMalformedToken) {
-			return refuse("", "", err)
-		}
-		return err
-	}
-	principal := policy.FromClaims(claims)
-
-	// The key. Its PIN is masked before use and never in an error.
-	opts := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme)}
-	if e.inActions() {
-		opts.Mask = a.AddMask
-	}
-	k, err := keys.Open(f.key, opts)
-	if err != nil {
-		if aerr := al.Log(audit.Event{Event: "codesign.failed", Tenant: f.tenant, Principal: principal.String(), Reason: err.Error()}); aerr != nil {
-			return fmt.Errorf("audit log: %w (after: %v)", aerr, err)
-		}
-		if errors.Is(err, keys.ErrURI) || errors.Is(err, keys.ErrNoPKCS11) || errors.Is(err, keys.ErrPINSource) {
-			return usagef("--key: %v", err)
-		}
-		return fmt.Errorf("--key: %w", err)
-	}
-	defer k.Close()
-
-	check, err := sign.KeyCheck(tr, k.Signer.Public(), keys.IsPSS(k.Signer), len(f.tsaURLs), f.tlogUpload)
-	if err != nil {
-		return err
-	}
-	p := &sign.Pipeline{
-		Signer: k.Signer, KeyHint: k.ID,
-		TSA:    &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc},
-		Verify: check, Audit: al,
-		Authorize: func(digest []byte) error { return pol.MaySign(f.tenant, principal, k.ID, digest) },
-		Tenant:    f.tenant, Principal: principal.String(),
-	}
-	if f.tlogUpload {
-		p.Rekor = &tlog.Rekor{URL: f.rekorURL, Trusted: tr}
-	}
+	defer kp.key.Close()
+	p, k := kp.p, kp.key
 	rep := runSubjects(ctx, e, p, subjects, f, func(err error) bool { return errors.Is(err, policy.ErrRefused) })
 	bundles, indexes, signed := rep.bundles, rep.indexes, rep.signed
 
@@ -130,6 +53,104 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 	}
 	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nverify with: %s\n", k.ID, f.tenant, verifyCmd)
 	return rep.err(len(subjects))
+}
+
+// keyed is key mode's share of a run: the pipeline (key signer, key hint, policy check),
+// the open key, and the verified claims the principal came from.
+type keyed struct {
+	p      *sign.Pipeline
+	key    *keys.Key
+	claims *keyless.Claims
+}
+
+// keyPipeline sets up key mode for sign and attest: it checks the flags, loads the
+// policy (never from the workspace), verifies the job's token for the principal, opens
+// the key (PIN masked) and returns the pipeline that signs with it. Refusals are audited.
+func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*keyed, error) {
+	a := e.action()
+	switch {
+	case len(f.tsaURLs) == 0:
+		return nil, usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
+	case f.policyFile == "":
+		return nil, usagef("key mode needs --policy FILE: the signing policy that says who may sign with the key")
+	case f.tenant == "":
+		return nil, usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
+	}
+	if err := outsideWorkspace(e, "--policy", f.policyFile); err != nil {
+		return nil, err
+	}
+	pol, err := policy.Load(f.policyFile)
+	if err != nil {
+		return nil, usagef("--policy %s: %v", f.policyFile, err)
+	}
+	if pol.ApprovalsFile != "" {
+		ap := pol.ApprovalsFile
+		if !filepath.IsAbs(ap) {
+			ap = filepath.Join(filepath.Dir(f.policyFile), ap)
+		}
+		if err := outsideWorkspace(e, "the policy's approvals-file", ap); err != nil {
+			return nil, err
+		}
+	}
+	refuse := func(principal, keyID string, err error) error {
+		if aerr := al.Log(audit.Event{Event: "codesign.refused", Tenant: f.tenant, Principal: principal, KeyID: keyID, Reason: err.Error()}); aerr != nil {
+			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
+		}
+		return &refusedError{err}
+	}
+
+	// Identity: the verified token, as in keyless mode; never an input the workflow sets.
+	token, err := loadToken(ctx, f.identityToken, e)
+	if errors.Is(err, keyless.ErrNoTokenPermission) {
+		return nil, refuse("", "", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.inActions() {
+		a.AddMask(token)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	claims, err := (&keyless.Verifier{Issuer: f.issuer, HTTPClient: hc}).Verify(ctx, token)
+	if err != nil {
+		if errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) || errors.Is(err, keyless.ErrMalformedToken) {
+			return nil, refuse("", "", err)
+		}
+		return nil, err
+	}
+	principal := policy.FromClaims(claims)
+
+	// The key. Its PIN is masked before use and never in an error.
+	opts := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme)}
+	if e.inActions() {
+		opts.Mask = a.AddMask
+	}
+	k, err := keys.Open(f.key, opts)
+	if err != nil {
+		if aerr := al.Log(audit.Event{Event: "codesign.failed", Tenant: f.tenant, Principal: principal.String(), Reason: err.Error()}); aerr != nil {
+			return nil, fmt.Errorf("audit log: %w (after: %v)", aerr, err)
+		}
+		if errors.Is(err, keys.ErrURI) || errors.Is(err, keys.ErrNoPKCS11) || errors.Is(err, keys.ErrPINSource) {
+			return nil, usagef("--key: %v", err)
+		}
+		return nil, fmt.Errorf("--key: %w", err)
+	}
+	check, err := sign.KeyCheck(tr, k.Signer.Public(), keys.IsPSS(k.Signer), len(f.tsaURLs), f.tlogUpload)
+	if err != nil {
+		k.Close()
+		return nil, err
+	}
+	p := &sign.Pipeline{
+		Signer: k.Signer, KeyHint: k.ID,
+		TSA:    &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc},
+		Verify: check, Audit: al,
+		Authorize: func(digest []byte) error { return pol.MaySign(f.tenant, principal, k.ID, digest) },
+		Tenant:    f.tenant, Principal: principal.String(),
+	}
+	if f.tlogUpload {
+		p.Rekor = &tlog.Rekor{URL: f.rekorURL, Trusted: tr}
+	}
+	return &keyed{p: p, key: k, claims: claims}, nil
 }
 
 // outsideWorkspace refuses a policy the workflow's own checkout could supply: the
