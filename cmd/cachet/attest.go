@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,8 +20,6 @@ import (
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
-	"github.com/cachet-sign/cachet/tlog"
-	"github.com/cachet-sign/cachet/tsa"
 	"github.com/cachet-sign/cachet/verify"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -210,7 +207,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		defer kp.key.Close()
 		p, claims, keyID = kp.p, kp.claims, kp.key.ID
 	} else {
-		kl, err := keylessAttestPipeline(ctx, e, &f, tr, al)
+		kl, err := keylessRun(ctx, e, &f.signFlags, tr, al)
 		if err != nil {
 			return err
 		}
@@ -388,74 +385,6 @@ func verifyImages(ctx context.Context, v *verify.Verifier, refs []string, reg *o
 		out = append(out, r)
 	}
 	return out
-}
-
-// keylessAttest is keyless mode's share of an attest run.
-type keylessAttest struct {
-	p      *sign.Pipeline
-	claims *keyless.Claims
-	id     *keyless.Identity
-}
-
-// keylessAttestPipeline verifies the token, checks expectations, certifies an ephemeral
-// key with Fulcio and returns the pipeline, as cachet sign does.
-func keylessAttestPipeline(ctx context.Context, e *env, fp *attestFlags, tr *root.TrustedRoot, al *audit.Logger) (*keylessAttest, error) {
-	f := *fp
-	a := e.action()
-	refuse := func(err error) error {
-		if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
-			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
-		}
-		return &refusedError{err}
-	}
-	token, err := loadToken(ctx, f.identityToken, e)
-	if errors.Is(err, keyless.ErrNoTokenPermission) {
-		return nil, refuse(err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if e.inActions() {
-		a.AddMask(token)
-	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	var events []string
-	for _, ev := range strings.Split(f.allowedEvents, ",") {
-		if ev = strings.TrimSpace(ev); ev != "" {
-			events = append(events, ev)
-		}
-	}
-	cf := &keyless.Certifier{
-		Verifier:  &keyless.Verifier{Issuer: f.issuer, HTTPClient: hc},
-		ServerURL: f.serverURL,
-		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
-			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
-		Fulcio: &keyless.Fulcio{URL: f.fulcioURL, HTTPClient: hc},
-	}
-	cert, err := cf.Certify(ctx, token)
-	if err != nil {
-		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
-			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
-			return nil, refuse(err)
-		}
-		return nil, err
-	}
-	id := cert.Identity
-
-	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs))
-	if err != nil {
-		return nil, err
-	}
-	p := &sign.Pipeline{
-		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
-		Rekor:  &tlog.Rekor{URL: f.rekorURL, Trusted: tr},
-		Verify: check, Audit: al,
-		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
-	}
-	if len(f.tsaURLs) > 0 {
-		p.TSA = &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc}
-	}
-	return &keylessAttest{p: p, claims: cert.Claims, id: id}, nil
 }
 
 // keyAttestOutputs reports a key-mode attestation: key id instead of an identity.

@@ -234,6 +234,23 @@ func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, stderr io
 // keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
 // certify one ephemeral key, and returns the pipeline every subject of the run shares.
 func keylessPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*sign.Pipeline, *keyless.Identity, error) {
+	k, err := keylessRun(ctx, e, f, tr, al)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k.p, k.id, nil
+}
+
+// keylessSetup is keyless mode's share of a run: the pipeline, the certified identity
+// and the verified claims it came from (attest builds provenance from them).
+type keylessSetup struct {
+	p      *sign.Pipeline
+	id     *keyless.Identity
+	claims *keyless.Claims
+}
+
+// keylessRun is keylessPipeline with the claims kept.
+func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*keylessSetup, error) {
 	a := e.action()
 	// Token: from a flag, or from the runner (needs `id-token: write`).
 	refuse := func(err error) error {
@@ -244,10 +261,10 @@ func keylessPipeline(ctx context.Context, e *env, f *signFlags, tr *root.Trusted
 	}
 	token, err := loadToken(ctx, f.identityToken, e)
 	if errors.Is(err, keyless.ErrNoTokenPermission) {
-		return nil, nil, refuse(err)
+		return nil, refuse(err)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if e.inActions() {
 		a.AddMask(token)
@@ -272,14 +289,14 @@ func keylessPipeline(ctx context.Context, e *env, f *signFlags, tr *root.Trusted
 	if err != nil {
 		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
 			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
-			return nil, nil, refuse(err)
+			return nil, refuse(err)
 		}
-		return nil, nil, err
+		return nil, err
 	}
 	id := cert.Identity
 	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p := &sign.Pipeline{
 		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
@@ -290,7 +307,7 @@ func keylessPipeline(ctx context.Context, e *env, f *signFlags, tr *root.Trusted
 	if len(f.tsaURLs) > 0 {
 		p.TSA = tsaClient(f.tsaURLs, tr, hc)
 	}
-	return p, id, nil
+	return &keylessSetup{p: p, id: id, claims: cert.Claims}, nil
 }
 
 // tsaClient is the TSA client of a run: jittered backoff, so parallel workers that
