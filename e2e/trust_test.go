@@ -1,17 +1,14 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cachet-sign/cachet/internal/trust/tuftest"
 )
@@ -25,31 +22,8 @@ func trustTSA(t *testing.T, ws string) (tsaURL, trustedRoot string) {
 	if r := run(t, ws, os.Environ(), cachetBin, "tsa", "dev-chain", "--out", chainDir); r.code != 0 {
 		t.Fatalf("dev-chain: %s", r.stderr)
 	}
-	srv := exec.CommandContext(t.Context(), cachetBin, "tsa", "serve", "--addr", "127.0.0.1:0",
-		"--key", filepath.Join(chainDir, "key.pem"), "--chain", filepath.Join(chainDir, "chain.pem"),
+	tsaURL = serveTSA(t, nil, "--key", filepath.Join(chainDir, "key.pem"), "--chain", filepath.Join(chainDir, "chain.pem"),
 		"--state", filepath.Join(ws, "state"), "--audit-log", filepath.Join(ws, "tsa-audit.jsonl"))
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "cachet tsa: serving "); ok {
-				urls <- strings.Fields(u)[0]
-			}
-		}
-	}()
-	select {
-	case tsaURL = <-urls:
-	case <-time.After(20 * time.Second):
-		t.Fatal("cachet tsa serve did not start")
-	}
 	trustedRoot = filepath.Join(ws, "trusted_root.json")
 	stackroot := filepath.Join(stack["CACHET_STACK_DIR"], "stackroot")
 	if r := run(t, ws, os.Environ(), stackroot, "--fulcio-url", stack["CACHET_STACK_FULCIO_URL"], "--rekor-url", stack["CACHET_STACK_REKOR_URL"],

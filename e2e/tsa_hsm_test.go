@@ -3,14 +3,12 @@
 package e2e
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,29 +67,7 @@ func TestTSAServeWithPKCS11Key(t *testing.T) {
 		t.Fatalf("served with a chain that does not certify the HSM key (exit %d) or leaked the PIN: %s %s", r.code, r.stdout, r.stderr)
 	}
 
-	srv := exec.CommandContext(t.Context(), cachetBin, "tsa", "serve", "--addr", "127.0.0.1:0", "--key", uri,
-		"--chain", chain, "--state", filepath.Join(ws, "state"))
-	srv.Env = env
-	out, _ := srv.StdoutPipe()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "cachet tsa: serving "); ok {
-				urls <- strings.Fields(u)[0]
-			}
-		}
-	}()
-	var url string
-	select {
-	case url = <-urls:
-	case <-time.After(20 * time.Second):
-		t.Fatal("cachet tsa serve with a PKCS#11 key did not start")
-	}
+	url := serveTSA(t, env, "--key", uri, "--chain", chain, "--state", filepath.Join(ws, "state"))
 	c := &tsa.Client{URLs: []string{url + "/api/v1/timestamp"},
 		Trusted: []root.TimestampingAuthority{&root.SigstoreTimestampingAuthority{Root: dev.Root, Leaf: leaf}}}
 	sig := sha256.Sum256([]byte("a signature to timestamp"))

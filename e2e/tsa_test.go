@@ -15,49 +15,12 @@ import (
 // TSA is in the trusted root, and fails without it.
 func TestCosignAcceptsOurTSA(t *testing.T) {
 	ws := t.TempDir()
-	chainDir := filepath.Join(ws, "tsa")
-	if r := run(t, ws, os.Environ(), cachetBin, "tsa", "dev-chain", "--out", chainDir); r.code != 0 {
-		t.Fatalf("dev-chain: %s", r.stderr)
-	}
-	srv := exec.CommandContext(t.Context(), cachetBin, "tsa", "serve", "--addr", "127.0.0.1:0",
-		"--key", filepath.Join(chainDir, "key.pem"), "--chain", filepath.Join(chainDir, "chain.pem"),
-		"--state", filepath.Join(ws, "state"), "--audit-log", filepath.Join(ws, "tsa-audit.jsonl"))
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if url, ok := strings.CutPrefix(sc.Text(), "cachet tsa: serving "); ok {
-				lines <- strings.Fields(url)[0]
-			}
-		}
-	}()
-	var tsaURL string
-	select {
-	case tsaURL = <-lines:
-	case <-time.After(20 * time.Second):
-		t.Fatal("cachet tsa serve did not start")
-	}
-
-	// Trusted roots: the stack's (Fulcio, Rekor, its TSA) plus ours, and the stack's alone.
-	withOurs := filepath.Join(ws, "trusted_root_with_ours.json")
-	stackroot := filepath.Join(stack["CACHET_STACK_DIR"], "stackroot")
-	if r := run(t, ws, os.Environ(), stackroot, "--fulcio-url", stack["CACHET_STACK_FULCIO_URL"], "--rekor-url", stack["CACHET_STACK_REKOR_URL"],
-		"--tsa-url", stack["CACHET_STACK_TSA_URL"], "--extra-tsa-chain", filepath.Join(chainDir, "chain.pem"), "--out", withOurs); r.code != 0 {
-		t.Fatalf("stackroot: %s", r.stderr)
-	}
+	tsaURL, withOurs := trustTSA(t, ws)
 	art := filepath.Join(ws, "app.bin")
 	writeFile(t, art, "timestamped by cachet's own TSA")
 	flags := []string{"sign", "--fulcio-url", stack["CACHET_STACK_FULCIO_URL"], "--rekor-url", stack["CACHET_STACK_REKOR_URL"],
 		"--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--trusted-root", withOurs,
-		"--timestamp-server-url", tsaURL + "/api/v1/timestamp", art}
+		"--timestamp-server-url", tsaURL, art}
 	if r := run(t, ws, jobEnv(t, ws), cachetBin, flags...); r.code != 0 {
 		t.Fatalf("sign with our TSA: %s %s", r.stdout, r.stderr)
 	}
@@ -84,4 +47,36 @@ func TestCosignAcceptsOurTSA(t *testing.T) {
 	if vb(withOurs) != 0 || vb(stack["CACHET_STACK_TRUSTED_ROOT"]) == 0 {
 		t.Fatal("cachet verify-bundle did not follow the trusted root's TSAs")
 	}
+}
+
+// serveTSA starts `cachet tsa serve --addr 127.0.0.1:0 ARGS...` with env (nil: this
+// process's), stops it when the test ends, and returns its base URL.
+func serveTSA(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	srv := exec.CommandContext(t.Context(), cachetBin, append([]string{"tsa", "serve", "--addr", "127.0.0.1:0"}, args...)...)
+	srv.Env = env
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "cachet tsa: serving "); ok {
+				urls <- strings.Fields(u)[0]
+			}
+		}
+	}()
+	select {
+	case u := <-urls:
+		return u
+	case <-time.After(20 * time.Second):
+		t.Fatal("cachet tsa serve did not start")
+	}
+	return ""
 }
