@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/bundle"
@@ -44,21 +43,8 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	a := e.action()
 	var f attestFlags
 	fs := flag.NewFlagSet("cachet attest", flag.ContinueOnError)
-	fs.StringVar(&f.fulcioURL, "fulcio-url", defaultFulcio, "Fulcio URL")
-	fs.StringVar(&f.rekorURL, "rekor-url", defaultRekor, "Rekor URL")
-	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer)")
-	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token")
-	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
-	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
+	f.registerIdentity(fs)
 	fs.StringVar(&f.bundle, "bundle", "", "bundle path; default SUBJECT.intoto.sigstore.json (first subject-path) or sha256-HEX.intoto.sigstore.json")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs (required)")
-	fs.StringVar(&f.auditLog, "audit-log", "-", "audit log file (JSON lines, appended); - for stderr")
-	fs.StringVar(&f.expRepo, "expected-repository", "", "refuse unless the job's repository is this owner/name")
-	fs.StringVar(&f.expRef, "expected-ref", "", "refuse unless the job's ref is this")
-	fs.StringVar(&f.expWorkflow, "expected-workflow", "", "refuse unless the job workflow is this")
-	fs.StringVar(&f.allowedEvents, "allowed-events", "", "comma-separated events allowed to sign; default any")
-	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
-	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
 	fs.Var(&f.subjectPaths, "subject-path", "file or glob to attest (repeatable; one per line as an input); all go in one statement")
 	fs.Var(&f.subjectDigests, "subject-digest", "sha256:HEX of a subject not on disk (repeatable), named by --subject-name")
 	fs.StringVar(&f.subjectName, "subject-name", "", "name of the --subject-digest subject; with --push-to-registry the image (REGISTRY/REPO[:TAG|@sha256:HEX])")
@@ -67,11 +53,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&f.allowUnknown, "allow-unknown-predicate", false, "accept a predicate type URI cachet does not know")
 	fs.BoolVar(&f.push, "push-to-registry", false, "the subject is an image: sign it by digest and attach the bundle as an OCI referrer")
 	fs.BoolVar(&f.insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
-	fs.StringVar(&f.key, "key", "", "key mode: attest with this key (PKCS#11 URI or PEM file) instead of a Fulcio certificate")
-	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML); every subject digest must be allowed")
-	fs.StringVar(&f.tenant, "tenant", "", "key mode: tenant whose key signs")
-	fs.StringVar(&f.rsaScheme, "rsa-scheme", "pkcs1v15", "key mode, RSA keys: pkcs1v15 or pss")
-	fs.BoolVar(&f.tlogUpload, "tlog-upload", false, "key mode: also record the attestation in Rekor")
+	f.registerKeyMode(fs)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}

@@ -49,8 +49,25 @@ type signFlags struct {
 }
 
 // register adds the flags sign and release share; withArtifacts adds the ones naming
-// local artifacts and bundle paths (sign only).
+// local artifacts and bundle paths, and key mode (sign only).
 func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
+	f.registerIdentity(fs)
+	fs.IntVar(&f.parallel, "parallel", 8, "subjects signed at once (Rekor and TSA requests in flight)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, a line every 5 s or 10% otherwise), bar, lines, none")
+	if !withArtifacts {
+		return
+	}
+	fs.StringVar(&f.bundle, "bundle", "", "bundle path (one artifact only); default ARTIFACT.sigstore.json")
+	fs.StringVar(&f.outputDir, "output-dir", "", "directory for bundles (NAME.sigstore.json)")
+	fs.Var(&f.artifacts, "artifacts", "artifact path, glob or directory (repeatable; also positional); a directory means every regular file under it, recursively, but hidden ones and *.sigstore.json")
+	fs.StringVar(&f.checksums, "checksums", "", "sign by digest the artifacts listed in this sha256sum file; bundles NAME.sigstore.json go to --output-dir (default: the file's directory)")
+	fs.BoolVar(&f.resume, "resume", true, "keep a bundle already at the bundle path when it verifies (trusted root, identity or key, digest); false signs everything again")
+	f.registerKeyMode(fs)
+}
+
+// registerIdentity adds what every signing command needs: the services, the trusted
+// root, the job's token and the expectations on it, the audit log and a time limit.
+func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
 	fs.StringVar(&f.fulcioURL, "fulcio-url", defaultFulcio, "Fulcio URL")
 	fs.StringVar(&f.rekorURL, "rekor-url", defaultRekor, "Rekor URL")
 	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer)")
@@ -65,16 +82,10 @@ func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 	fs.StringVar(&f.allowedEvents, "allowed-events", "", "comma-separated events allowed to sign (push,release,...); default any")
 	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
-	fs.IntVar(&f.parallel, "parallel", 8, "subjects signed at once (Rekor and TSA requests in flight)")
-	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, a line every 5 s or 10% otherwise), bar, lines, none")
-	if !withArtifacts {
-		return
-	}
-	fs.StringVar(&f.bundle, "bundle", "", "bundle path (one artifact only); default ARTIFACT.sigstore.json")
-	fs.StringVar(&f.outputDir, "output-dir", "", "directory for bundles (NAME.sigstore.json)")
-	fs.Var(&f.artifacts, "artifacts", "artifact path, glob or directory (repeatable; also positional); a directory means every regular file under it, recursively, but hidden ones and *.sigstore.json")
-	fs.StringVar(&f.checksums, "checksums", "", "sign by digest the artifacts listed in this sha256sum file; bundles NAME.sigstore.json go to --output-dir (default: the file's directory)")
-	fs.BoolVar(&f.resume, "resume", true, "keep a bundle already at the bundle path when it verifies (trusted root, identity or key, digest); false signs everything again")
+}
+
+// registerKeyMode adds key (HSM) mode's flags (sign and attest).
+func (f *signFlags) registerKeyMode(fs *flag.FlagSet) {
 	fs.StringVar(&f.key, "key", "", "key mode: sign with this key, a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...&pin-source=file:PATH|env:NAME) or a PEM file (development)")
 	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML); required with --key")
 	fs.StringVar(&f.tenant, "tenant", "", "key mode: tenant whose key signs; required with --key")
