@@ -60,20 +60,12 @@ func (c *Rekor) AddDSSE(ctx context.Context, d DSSE) (*rekorpb.TransparencyLogEn
 		Spec: models.DSSEV001Schema{ProposedContent: &models.DSSEV001SchemaProposedContent{
 			Envelope: swag.String(string(env)), Verifiers: []strfmt.Base64{d.PublicPEM}}},
 	}
-	return c.record(ctx, "dsse", proposed, func(body any) error { return checkDSSEBody(body, d) })
+	return c.record(ctx, "dsse", proposed, func(raw []byte) error { return checkDSSEBody(raw, d) })
 }
 
 // checkDSSEBody binds the answer to the request: the logged entry must be a dsse entry
 // with our payload's hash, our signature and our certificate.
-func checkDSSEBody(body any, d DSSE) error {
-	s, ok := body.(string)
-	if !ok {
-		return errors.New("rekor: entry body is not a string")
-	}
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return fmt.Errorf("rekor: entry body: %w", err)
-	}
+func checkDSSEBody(raw []byte, d DSSE) error {
 	var got struct {
 		Kind string `json:"kind"`
 		Spec struct {

@@ -71,13 +71,13 @@ func (c *Rekor) Add(ctx context.Context, r HashedRekord) (*rekorpb.TransparencyL
 				PublicKey: &models.HashedrekordV001SchemaSignaturePublicKey{Content: r.PublicPEM}},
 		},
 	}
-	return c.record(ctx, "hashedrekord", proposed, func(body any) error { return checkBody(body, r, hexDigest) })
+	return c.record(ctx, "hashedrekord", proposed, func(raw []byte) error { return checkBody(raw, r, hexDigest) })
 }
 
 // record proposes an entry, resolves a 409 (already recorded, e.g. a retried request) by
-// fetching the existing entry, binds the answer to the request with check, verifies its
+// fetching the existing entry, binds the decoded body to the request with check, verifies its
 // inclusion proof and SET against the trusted root, and returns it in bundle form.
-func (c *Rekor) record(ctx context.Context, kind string, proposed models.ProposedEntry, check func(body any) error) (*rekorpb.TransparencyLogEntry, error) {
+func (c *Rekor) record(ctx context.Context, kind string, proposed models.ProposedEntry, check func(body []byte) error) (*rekorpb.TransparencyLogEntry, error) {
 	rc, retries, err := c.client()
 	if err != nil {
 		return nil, err
@@ -103,7 +103,15 @@ func (c *Rekor) record(ctx context.Context, kind string, proposed models.Propose
 		return nil, fmt.Errorf("rekor: answer has %d entries, want 1", len(payload))
 	}
 	for _, e := range payload {
-		if err := check(e.Body); err != nil {
+		s, ok := e.Body.(string)
+		if !ok {
+			return nil, errors.New("rekor: entry body is not a string")
+		}
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("rekor: entry body: %w", err)
+		}
+		if err := check(raw); err != nil {
 			return nil, err
 		}
 		if err := c.verify(ctx, &e); err != nil {
@@ -116,15 +124,7 @@ func (c *Rekor) record(ctx context.Context, kind string, proposed models.Propose
 
 // checkBody binds the answer to the request: the logged body must be our signature,
 // digest and certificate.
-func checkBody(body any, r HashedRekord, hexDigest string) error {
-	s, ok := body.(string)
-	if !ok {
-		return errors.New("rekor: entry body is not a string")
-	}
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return fmt.Errorf("rekor: entry body: %w", err)
-	}
+func checkBody(raw []byte, r HashedRekord, hexDigest string) error {
 	var got struct {
 		Kind string `json:"kind"`
 		Spec struct {
