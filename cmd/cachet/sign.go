@@ -262,7 +262,6 @@ type keylessSetup struct {
 
 // keylessRun is keylessPipeline with the claims kept.
 func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*keylessSetup, error) {
-	a := e.action()
 	// Token: from a flag, or from the runner (needs `id-token: write`).
 	refuse := func(err error) error {
 		if aerr := al.Log(audit.Event{Event: "codesign.keyless.refused", Issuer: f.issuer, Reason: err.Error()}); aerr != nil {
@@ -276,9 +275,6 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 	}
 	if err != nil {
 		return nil, err
-	}
-	if e.inActions() {
-		a.AddMask(token)
 	}
 
 	// Identity and certificate.
@@ -648,7 +644,17 @@ func planDigestSubjects(subjects []sign.Subject, sums []sign.Checksum, sumsPath,
 	return subjects, nil
 }
 
+// loadToken reads the identity token from the flag (a JWT or @FILE) or requests it
+// from the runner, and masks it in Actions before anything else can print it.
 func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
+	tok, err := readToken(ctx, flagVal, e)
+	if err == nil && tok != "" && e.inActions() {
+		e.action().AddMask(tok)
+	}
+	return tok, err
+}
+
+func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	if flagVal != "" {
 		if path, ok := strings.CutPrefix(flagVal, "@"); ok {
 			b, err := os.ReadFile(path)

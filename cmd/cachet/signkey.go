@@ -107,9 +107,6 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 	if err != nil {
 		return nil, err
 	}
-	if e.inActions() {
-		a.AddMask(token)
-	}
 	hc := &http.Client{Timeout: 30 * time.Second}
 	claims, err := (&keyless.Verifier{Issuer: f.issuer, HTTPClient: hc}).Verify(ctx, token)
 	if err != nil {
