@@ -27,6 +27,7 @@ func trustTSA(t *testing.T, ws string) (tsaURL, trustedRoot string) {
 	trustedRoot = filepath.Join(ws, "trusted_root.json")
 	stackroot := filepath.Join(stack["CACHET_STACK_DIR"], "stackroot")
 	if r := run(t, ws, os.Environ(), stackroot, "--fulcio-url", stack["CACHET_STACK_FULCIO_URL"], "--rekor-url", stack["CACHET_STACK_REKOR_URL"],
+		"--rekor-v2-url", stack["CACHET_STACK_REKOR_V2_URL"], "--rekor-v2-key", filepath.Join(stack["CACHET_STACK_DIR"], "rekor2.pub"),
 		"--tsa-url", stack["CACHET_STACK_TSA_URL"], "--extra-tsa-chain", filepath.Join(chainDir, "chain.pem"), "--out", trustedRoot); r.code != 0 {
 		t.Fatalf("stackroot: %s", r.stderr)
 	}
@@ -59,7 +60,8 @@ func signingConfig(t *testing.T, path, rekor, ourTSA, sel string) {
 // signing config v0.2 (no URL flags): tsaConfig ALL and EXACT 2 give bundles with two
 // RFC 3161 timestamps (one per TSA operator) that cosign verifies with
 // --use-signed-timestamps, ANY gives one; an explicit --timestamp-server-url wins over
-// the config; a config whose only Rekor is v2 is refused with a usage error.
+// the config; a config whose Rekor is v2 signs into it with both timestamps, unless
+// --rekor-url names a v1 log.
 func TestTrustSigningConfigSelectors(t *testing.T) {
 	ws := t.TempDir()
 	ourTSA, trustedRoot := trustTSA(t, ws)
@@ -110,25 +112,46 @@ func TestTrustSigningConfigSelectors(t *testing.T) {
 		})
 	}
 
-	t.Run("rekor-v2-only", func(t *testing.T) {
+	t.Run("rekor-v2-all-tsas", func(t *testing.T) {
 		cfg := filepath.Join(ws, "v2.signing_config.json")
-		signingConfig(t, cfg, `{"url": "http://127.0.0.1:1", "majorApiVersion": 2, "validFor": {"start": "2020-01-01T00:00:00Z"}, "operator": "tiles"}`,
-			ourTSA, `{"selector": "ANY"}`)
+		signingConfig(t, cfg, fmt.Sprintf(`{"url": %q, "majorApiVersion": 2, "validFor": {"start": "2020-01-01T00:00:00Z"}, "operator": "tiles"}`,
+			stack["CACHET_STACK_REKOR_V2_URL"]), ourTSA, `{"selector": "ALL"}`)
 		art := filepath.Join(ws, "v2.bin")
-		writeFile(t, art, "never signed")
+		writeFile(t, art, "signed into rekor v2 with two timestamps")
 		r := run(t, ws, jobEnv(t, ws), cachetBin, "sign", "--signing-config", cfg, "--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"],
 			"--trusted-root", trustedRoot, art)
-		if r.code != 2 || !strings.Contains(r.stdout+r.stderr, "Rekor v2 is not supported yet") {
-			t.Fatalf("exit %d, want 2 and a Rekor v2 message: %s %s", r.code, r.stdout, r.stderr)
+		if r.code != 0 || !strings.Contains(r.stderr, "Rekor "+stack["CACHET_STACK_REKOR_V2_URL"]+" (v2), 2 TSA(s)") {
+			t.Fatalf("exit %d, want the v2 log and both TSAs: %s %s", r.code, r.stdout, r.stderr)
 		}
-		if _, err := os.Stat(art + ".sigstore.json"); err == nil {
-			t.Fatal("a bundle was written")
+		bundle := art + ".sigstore.json"
+		b := readBundle(t, bundle)
+		if n := len(b.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps); n != 2 {
+			t.Fatalf("%d RFC 3161 timestamps, want 2", n)
 		}
-		// An explicit --rekor-url makes the config's Rekor irrelevant.
+		if e := b.VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
+			t.Fatalf("want one Rekor v2 entry: %+v", e)
+		}
+		cr := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
+			"verify-blob", "--bundle", bundle, "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
+			"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", art)
+		if cr.code != 0 {
+			t.Fatalf("cosign verify-blob: %s", cr.stderr)
+		}
+		vr := run(t, ws, os.Environ(), cachetBin, "verify-bundle", "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
+			"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", "2", art)
+		if vr.code != 0 {
+			t.Fatalf("cachet verify-bundle --min-timestamps 2: %s", vr.stderr)
+		}
+		// An explicit --rekor-url (a v1 log) wins over the config's v2 log.
+		art2 := filepath.Join(ws, "v1-over-v2.bin")
+		writeFile(t, art2, "flag wins")
 		r = run(t, ws, jobEnv(t, ws), cachetBin, "sign", "--signing-config", cfg, "--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"],
-			"--trusted-root", trustedRoot, "--rekor-url", stack["CACHET_STACK_REKOR_URL"], art)
+			"--trusted-root", trustedRoot, "--rekor-url", stack["CACHET_STACK_REKOR_URL"], art2)
 		if r.code != 0 {
-			t.Fatalf("sign with --rekor-url over a v2-only config: %s", r.stderr)
+			t.Fatalf("sign with --rekor-url over a v2 config: %s", r.stderr)
+		}
+		if e := readBundle(t, art2+".sigstore.json").VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.1" {
+			t.Fatalf("want one Rekor v1 entry: %+v", e)
 		}
 	})
 }

@@ -86,6 +86,9 @@ func (p *Pipeline) attest(ctx context.Context, a Attestation, res *AttestResult)
 			}
 		}
 	}
+	if err := p.checkTimestamped(); err != nil {
+		return false, err
+	}
 	env, err := attest.Sign(p.Signer, attest.PayloadType, a.Statement)
 	if err != nil {
 		return false, err

@@ -32,9 +32,9 @@ import (
 // Pipeline signs artifacts with one signer and one piece of verification material.
 type Pipeline struct {
 	Signer      crypto.Signer
-	Certificate []byte // leaf DER (keyless)
-	KeyHint     string // key mode
-	Rekor       *tlog.Rekor
+	Certificate []byte   // leaf DER (keyless)
+	KeyHint     string   // key mode
+	Rekor       tlog.Log // Rekor v1 or v2; nil in key mode without --tlog-upload
 	TSA         *tsa.Client
 	// Verify checks a finished bundle offline before it is written (trusted root,
 	// identity, digest). Required: a pipeline without it refuses to run.
@@ -162,6 +162,9 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
+	if err := p.checkTimestamped(); err != nil {
+		return err
+	}
 	var entries []*rekorpb.TransparencyLogEntry
 	if p.Rekor != nil {
 		pemBytes, err := p.publicPEM()
@@ -194,6 +197,15 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 		return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
 	}
 	return bundle.WriteFile(s.Bundle, b)
+}
+
+// checkTimestamped refuses a log without signed entry times (Rekor v2) when the run
+// has no TSA: nothing would show the signature was made while the certificate was valid.
+func (p *Pipeline) checkTimestamped() error {
+	if p.Rekor != nil && !p.Rekor.IntegratedTime() && p.TSA == nil {
+		return tlog.ErrNeedsTimestamp
+	}
+	return nil
 }
 
 func (p *Pipeline) publicPEM() ([]byte, error) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cachet-sign/cachet/tlog"
+
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
@@ -15,10 +17,17 @@ import (
 
 // KeylessCheck returns a Pipeline.Verify that verifies a bundle as a consumer would with
 // sigstore-go: certificate chain to a trusted Fulcio CA, the exact SAN and issuer, the
-// transparency-log entry and its integrated time, SCTs when the trusted root has CT
-// logs, and every RFC 3161 timestamp the bundle carries.
-func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int) (func(*sgbundle.Bundle, []byte) error, error) {
-	opts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1)}
+// transparency-log entry (and its integrated time when the log signs one: Rekor v1),
+// SCTs when the trusted root has CT logs, and every RFC 3161 timestamp the bundle
+// carries. A log without integrated times (Rekor v2) needs at least one timestamp.
+func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime bool) (func(*sgbundle.Bundle, []byte) error, error) {
+	opts := []verify.VerifierOption{verify.WithTransparencyLog(1)}
+	switch {
+	case integratedTime:
+		opts = append(opts, verify.WithIntegratedTimestamps(1))
+	case timestamps == 0:
+		return nil, errors.New("keyless check: " + tlog.ErrNeedsTimestamp.Error())
+	}
 	if len(tm.CTLogs()) > 0 {
 		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 	}

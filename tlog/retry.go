@@ -222,35 +222,22 @@ var sharedTransport = func() *http.Transport {
 
 // client returns the generated Rekor client over a Retrier, built once per Rekor.
 func (c *Rekor) client() (*rekorclient.Rekor, uint, error) {
+	st := &c.state
 	retries := c.Retries
 	if retries == 0 {
 		retries = 3
 	}
-	st := &c.state
 	st.once.Do(func() {
-		u, err := url.Parse(c.URL)
-		if err != nil {
-			st.err = fmt.Errorf("rekor: --rekor-url %q: %w", c.URL, err)
+		var u *url.URL
+		var hc *http.Client
+		u, hc, st.err = retrying(c.URL, retries, c.RetryWait, c.MaxRetryAfter, c.HTTPClient)
+		if st.err != nil {
 			return
 		}
-		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-			st.err = fmt.Errorf("rekor: --rekor-url %q is not an http(s) URL", c.URL)
-			return
-		}
-		wait := c.RetryWait
-		if wait == 0 {
-			wait = time.Second
-		}
-		hc := c.HTTPClient
-		if hc == nil {
-			hc = &http.Client{Transport: sharedTransport, Timeout: 60 * time.Second}
-		}
-		rt := &Retrier{Next: hc.Transport, Retries: int(retries), Min: wait / 4, Max: wait * 4, MaxRetryAfter: c.MaxRetryAfter}
-		hcRetry := &http.Client{Transport: &userAgent{rt}, Timeout: 0, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}
 		if u.Path == "" {
 			u.Path = rekorclient.DefaultBasePath
 		}
-		tr := httptransport.NewWithClient(u.Host, u.Path, []string{u.Scheme}, hcRetry)
+		tr := httptransport.NewWithClient(u.Host, u.Path, []string{u.Scheme}, hc)
 		tr.Consumers["application/json"] = runtime.JSONConsumer()
 		tr.Consumers["application/x-pem-file"] = runtime.TextConsumer()
 		tr.Producers["application/json"] = runtime.JSONProducer()
@@ -259,6 +246,26 @@ func (c *Rekor) client() (*rekorclient.Rekor, uint, error) {
 		st.rc = rekorclient.New(tr, reg)
 	})
 	return st.rc, retries, st.err
+}
+
+// retrying checks a log's base URL and returns an HTTP client that sends through a
+// Retrier over hc's transport (the shared keep-alive transport when hc is nil).
+func retrying(rawURL string, retries uint, wait, maxRetryAfter time.Duration, hc *http.Client) (*url.URL, *http.Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rekor: --rekor-url %q: %w", rawURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, nil, fmt.Errorf("rekor: --rekor-url %q is not an http(s) URL", rawURL)
+	}
+	if wait == 0 {
+		wait = time.Second
+	}
+	if hc == nil {
+		hc = &http.Client{Transport: sharedTransport, Timeout: 60 * time.Second}
+	}
+	rt := &Retrier{Next: hc.Transport, Retries: int(retries), Min: wait / 4, Max: wait * 4, MaxRetryAfter: maxRetryAfter}
+	return u, &http.Client{Transport: &userAgent{rt}, Timeout: 0, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}, nil
 }
 
 // clientState is the generated client, built on first use.

@@ -1,7 +1,6 @@
 package trust
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,22 +10,23 @@ import (
 )
 
 // API versions cachet speaks, as a signing config counts them. Fulcio's majorApiVersion
-// 1 is its /api/v2/signingCert REST API; Rekor 1 is /api/v1/log/entries; TSA 1 is the
-// RFC 3161 POST endpoint.
+// 1 is its /api/v2/signingCert REST API; Rekor 1 is /api/v1/log/entries (Trillian-backed
+// Rekor), Rekor 2 is rekor-tiles' /api/v2/log/entries; TSA 1 is the RFC 3161 POST
+// endpoint. Where a config offers several versions, the highest valid one is chosen (as
+// sigstore-go and cosign choose).
 var (
 	FulcioAPIVersions = []uint32{1}
-	RekorAPIVersions  = []uint32{1}
+	RekorAPIVersions  = []uint32{1, 2}
 	TSAAPIVersions    = []uint32{1}
 )
 
-// ErrRekorV2 is a signing config whose only valid Rekor logs are v2 (rekor-tiles).
-var ErrRekorV2 = errors.New("Rekor v2 is not supported yet: the signing config selects only majorApiVersion 2 logs; add a majorApiVersion 1 Rekor URL or pass --rekor-url")
-
 // Services are the endpoints a signing run uses.
 type Services struct {
-	FulcioURL string   // empty when the config names no valid CA (key mode needs none)
-	RekorURL  string   // empty when the config names no Rekor log
-	TSAURLs   []string // every one must answer: one RFC 3161 timestamp each
+	FulcioURL string // empty when the config names no valid CA (key mode needs none)
+	RekorURL  string // empty when the config names no Rekor log
+	// RekorVersion is the chosen log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles).
+	RekorVersion uint32
+	TSAURLs      []string // every one must answer: one RFC 3161 timestamp each
 }
 
 // Select picks the services of sc valid at now. Fulcio: the newest valid v1 CA. Rekor:
@@ -57,15 +57,12 @@ func Select(sc *root.SigningConfig, now time.Time) (*Services, error) {
 		}
 		got, err := root.SelectServices(logs, sel, RekorAPIVersions, now)
 		if err != nil {
-			if _, v2 := root.SelectServices(logs, root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ALL}, []uint32{2}, now); v2 == nil {
-				return nil, ErrRekorV2
-			}
 			return nil, fmt.Errorf("signing config: Rekor: %w (among %d logs)", err, len(logs))
 		}
 		if len(got) != 1 {
 			return nil, fmt.Errorf("signing config: rekorTlogConfig selects %d Rekor logs; cachet writes one entry per signature: use selector ANY or EXACT 1", len(got))
 		}
-		out.RekorURL = got[0].URL
+		out.RekorURL, out.RekorVersion = got[0].URL, got[0].MajorAPIVersion
 	}
 	if tsas := sc.TimestampAuthorityURLs(); len(tsas) > 0 {
 		sel, err := selector("tsaConfig", pb.GetTsaConfig())

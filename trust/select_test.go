@@ -61,11 +61,12 @@ func TestSelect(t *testing.T) {
 		rekor  string
 		tsas   []string // want exactly these (sorted), or
 		nTSA   int      // want this many of tsas[:3]
+		rekorV uint32   // the chosen log's API version; 0 means 1
 		err    string
 		errIs  error
 	}{
-		{name: "newest valid CA, v1 Rekor next to v2, all TSAs", sc: config(t, fulcio, []string{rekor1, rekor2}, tsas, anySel, allSel),
-			fulcio: "https://ca", rekor: "https://rekor", tsas: []string{"https://tsa1", "https://tsa2", "https://tsa3"}},
+		{name: "newest valid CA, v2 Rekor over v1, all TSAs", sc: config(t, fulcio, []string{rekor1, rekor2}, tsas, anySel, allSel),
+			fulcio: "https://ca", rekor: "https://rekor-tiles", rekorV: 2, tsas: []string{"https://tsa1", "https://tsa2", "https://tsa3"}},
 		{name: "EXACT 2", sc: config(t, fulcio, []string{rekor1}, tsas, anySel, `{"selector": "EXACT", "count": 2}`),
 			fulcio: "https://ca", rekor: "https://rekor", nTSA: 2},
 		{name: "ANY", sc: config(t, fulcio, []string{rekor1}, tsas, anySel, anySel), fulcio: "https://ca", rekor: "https://rekor", nTSA: 1},
@@ -76,8 +77,12 @@ func TestSelect(t *testing.T) {
 		{name: "no TSA selector", sc: config(t, fulcio, []string{rekor1}, tsas, anySel, ""), err: "tsaConfig: no selector"},
 		{name: "same operator counts once", sc: config(t, fulcio, []string{rekor1},
 			[]string{svc("https://a", 1, past, "", "x"), svc("https://b", 1, past, "", "x")}, anySel, `{"selector": "EXACT", "count": 2}`), err: "count 2"},
-		{name: "only Rekor v2", sc: config(t, fulcio, []string{rekor2}, nil, anySel, ""), errIs: ErrRekorV2, err: "Rekor v2 is not supported yet"},
-		{name: "Rekor v1 expired, v2 valid", sc: config(t, fulcio, []string{svc("https://rekor", 1, past, ended, "a"), rekor2}, nil, anySel, ""), errIs: ErrRekorV2},
+		{name: "only Rekor v2", sc: config(t, fulcio, []string{rekor2}, nil, anySel, ""), fulcio: "https://ca", rekor: "https://rekor-tiles", rekorV: 2},
+		{name: "Rekor v1 expired, v2 valid", sc: config(t, fulcio, []string{svc("https://rekor", 1, past, ended, "a"), rekor2}, nil, anySel, ""),
+			fulcio: "https://ca", rekor: "https://rekor-tiles", rekorV: 2},
+		{name: "Rekor v2 not yet valid, v1 valid", sc: config(t, fulcio, []string{rekor1, svc("https://rekor-tiles", 2, future, "", "a")}, nil, anySel, ""),
+			fulcio: "https://ca", rekor: "https://rekor"},
+		{name: "Rekor v3 only", sc: config(t, fulcio, []string{svc("https://rekor3", 3, past, "", "a")}, nil, anySel, ""), err: "Rekor"},
 		{name: "Rekor not yet valid", sc: config(t, fulcio, []string{svc("https://rekor", 1, future, "", "a")}, nil, anySel, ""), err: "Rekor"},
 		{name: "two Rekor logs selected", sc: config(t, fulcio, []string{rekor1, svc("https://rekor-b", 1, past, "", "b")}, nil, allSel, ""), err: "selects 2 Rekor logs"},
 		{name: "no valid CA", sc: config(t, []string{svc("https://old-ca", 1, past, ended, "a")}, []string{rekor1}, nil, anySel, ""), err: "no Fulcio CA"},
@@ -101,8 +106,12 @@ func TestSelect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.FulcioURL != tt.fulcio || got.RekorURL != tt.rekor {
-				t.Fatalf("fulcio %q rekor %q", got.FulcioURL, got.RekorURL)
+			wantV := tt.rekorV
+			if wantV == 0 {
+				wantV = 1
+			}
+			if got.FulcioURL != tt.fulcio || got.RekorURL != tt.rekor || got.RekorVersion != wantV {
+				t.Fatalf("fulcio %q rekor %q v%d", got.FulcioURL, got.RekorURL, got.RekorVersion)
 			}
 			if tt.tsas != nil {
 				s := slices.Sorted(slices.Values(got.TSAURLs))

@@ -32,6 +32,7 @@ const (
 
 type signFlags struct {
 	fulcioURL, rekorURL, issuer, serverURL, identityToken string
+	rekorVersion                                          uint
 	tsaURLs, artifacts                                    listFlag
 	bundle, outputDir, trustedRoot, auditLog              string
 	expRepo, expRef, expWorkflow, allowedEvents           string
@@ -70,6 +71,7 @@ func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
 	fs.StringVar(&f.fulcioURL, "fulcio-url", defaultFulcio, "Fulcio URL")
 	fs.StringVar(&f.rekorURL, "rekor-url", defaultRekor, "Rekor URL")
+	fs.UintVar(&f.rekorVersion, "rekor-api-version", 1, "the Rekor log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles; needs --timestamp-server-url); a signing config sets it")
 	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer)")
 	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token (an enterprise slug issuer or a GHES issuer)")
 	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
@@ -197,7 +199,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 // Rekor log, the selected TSAs (each of which must then answer).
 func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, stderr io.Writer) error {
 	if f.signingConfig == "" {
-		return nil
+		return f.checkLog()
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -233,13 +235,34 @@ func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, stderr io
 		f.fulcioURL = s.FulcioURL
 	}
 	if s.RekorURL != "" {
-		f.rekorURL = s.RekorURL
+		f.rekorURL, f.rekorVersion = s.RekorURL, uint(s.RekorVersion)
 	}
 	if len(s.TSAURLs) > 0 {
 		f.tsaURLs = s.TSAURLs
 	}
-	fmt.Fprintf(stderr, "signing config: Fulcio %s, Rekor %s, %d TSA(s) %s\n", f.fulcioURL, f.rekorURL, len(f.tsaURLs), strings.Join(f.tsaURLs, " "))
+	fmt.Fprintf(stderr, "signing config: Fulcio %s, Rekor %s (v%d), %d TSA(s) %s\n", f.fulcioURL, f.rekorURL, f.rekorVersion, len(f.tsaURLs), strings.Join(f.tsaURLs, " "))
+	return f.checkLog()
+}
+
+// checkLog refuses a Rekor API version cachet does not speak, and a Rekor v2 log with
+// no TSA when the run records its signatures (keyless always does; key mode with
+// --tlog-upload).
+func (f *signFlags) checkLog() error {
+	if f.rekorVersion != 1 && f.rekorVersion != 2 {
+		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.rekorVersion)
+	}
+	if f.rekorVersion == 2 && len(f.tsaURLs) == 0 && (f.key == "" || f.tlogUpload) {
+		return usagef("%v", tlog.ErrNeedsTimestamp)
+	}
 	return nil
+}
+
+// transparencyLog is the run's log client: Rekor v1 or v2 by --rekor-api-version.
+func (f *signFlags) transparencyLog(tr root.TrustedMaterial) tlog.Log {
+	if f.rekorVersion == 2 {
+		return &tlog.RekorV2{URL: f.rekorURL, Trusted: tr}
+	}
+	return &tlog.Rekor{URL: f.rekorURL, Trusted: tr}
 }
 
 // keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
@@ -301,13 +324,14 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 		return nil, err
 	}
 	id := cert.Identity
-	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs))
+	log := f.transparencyLog(tr)
+	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs), log.IntegratedTime())
 	if err != nil {
 		return nil, err
 	}
 	p := &sign.Pipeline{
 		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
-		Rekor:  &tlog.Rekor{URL: f.rekorURL, Trusted: tr},
+		Rekor:  log,
 		Verify: check, Audit: al,
 		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
-	"github.com/cachet-sign/cachet/tlog"
 	"github.com/cachet-sign/cachet/tsa"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -145,7 +144,7 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 		Tenant:    f.tenant, Principal: principal.String(),
 	}
 	if f.tlogUpload {
-		p.Rekor = &tlog.Rekor{URL: f.rekorURL, Trusted: tr}
+		p.Rekor = f.transparencyLog(tr)
 	}
 	return &keyed{p: p, key: k, claims: claims}, nil
 }

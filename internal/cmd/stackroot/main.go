@@ -7,6 +7,7 @@ package main
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
@@ -15,9 +16,11 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
+	"github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
@@ -25,11 +28,13 @@ import (
 func main() {
 	fulcioURL := flag.String("fulcio-url", "", "Fulcio base URL")
 	rekorURL := flag.String("rekor-url", "", "Rekor base URL")
+	rekorV2URL := flag.String("rekor-v2-url", "", "Rekor v2 (rekor-tiles) base URL; its host is the checkpoint origin")
+	rekorV2Key := flag.String("rekor-v2-key", "", "Rekor v2 log public key, PEM")
 	tsaURL := flag.String("tsa-url", "", "timestamp server base URL (repeatable via comma-free multiple flags not supported; one)")
 	extraTSA := flag.String("extra-tsa-chain", "", "PEM chain file of another TSA to trust (leaf first)")
 	out := flag.String("out", "trusted_root.json", "output file")
 	flag.Parse()
-	if err := run(*fulcioURL, *rekorURL, *tsaURL, *extraTSA, *out); err != nil {
+	if err := run(*fulcioURL, *rekorURL, *rekorV2URL, *rekorV2Key, *tsaURL, *extraTSA, *out); err != nil {
 		log.Fatalf("stackroot: %v", err)
 	}
 }
@@ -51,7 +56,7 @@ func get(url string) ([]byte, error) {
 	return b, nil
 }
 
-func run(fulcioURL, rekorURL, tsaURL, extraTSA, out string) error {
+func run(fulcioURL, rekorURL, rekorV2URL, rekorV2Key, tsaURL, extraTSA, out string) error {
 	start := time.Now().Add(-time.Hour)
 	var cas []root.CertificateAuthority
 	if fulcioURL != "" {
@@ -106,6 +111,11 @@ func run(fulcioURL, rekorURL, tsaURL, extraTSA, out string) error {
 			HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
 		}
 	}
+	if rekorV2URL != "" {
+		if err := addRekorV2(tlogs, rekorV2URL, rekorV2Key, start); err != nil {
+			return err
+		}
+	}
 	var tsas []root.TimestampingAuthority
 	addTSA := func(pemChain []byte, uri string) error {
 		certs, err := cryptoutils.UnmarshalCertificatesFromPEM(pemChain)
@@ -150,4 +160,34 @@ func run(fulcioURL, rekorURL, tsaURL, extraTSA, out string) error {
 		return err
 	}
 	return os.Rename(tmp, out)
+}
+
+// addRekorV2 lists a rekor-tiles log: its ID is the signed-note key hash (for Ed25519,
+// over the origin, the host of its URL), what the log puts in each entry's logId.
+func addRekorV2(tlogs map[string]*root.TransparencyLog, baseURL, keyFile string, start time.Time) error {
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		return fmt.Errorf("rekor v2 key: %w", err)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
+	if err != nil {
+		return fmt.Errorf("rekor v2 key: %w", err)
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Hostname() == "" {
+		return fmt.Errorf("rekor v2 URL %q: %v", baseURL, err)
+	}
+	_, id, err := note.KeyHash(u.Hostname(), pub)
+	if err != nil {
+		return fmt.Errorf("rekor v2 key: %w", err)
+	}
+	hf := crypto.SHA256
+	if _, ok := pub.(ed25519.PublicKey); ok {
+		hf = crypto.SHA512 // what sigstore-go reads back for an Ed25519 log key
+	}
+	tlogs[fmt.Sprintf("%x", id)] = &root.TransparencyLog{
+		BaseURL: baseURL, ID: id, ValidityPeriodStart: start,
+		HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: hf,
+	}
+	return nil
 }
