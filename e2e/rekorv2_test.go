@@ -126,6 +126,24 @@ func TestRekorV2SignVerifies(t *testing.T) {
 		if v.code != 1 {
 			t.Fatal("cachet verify accepted a changed artifact")
 		}
+		// Without its timestamp a v2 bundle says nothing about when it was signed: refused.
+		var stripped map[string]any
+		if err := json.Unmarshal(raw, &stripped); err != nil {
+			t.Fatal(err)
+		}
+		delete(stripped["verificationMaterial"].(map[string]any), "timestampVerificationData")
+		untimed := filepath.Join(ws, "untimed-copy.bin")
+		writeFile(t, untimed, "signed into a tiles log\n")
+		sb, _ := json.Marshal(stripped)
+		writeFile(t, untimed+".sigstore.json", string(sb))
+		v = run(t, ws, os.Environ(), cachetBin, "verify", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
+			"--certificate-identity", wantSAN, "--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], untimed)
+		if v.code != 1 || !strings.Contains(v.stdout+v.stderr, "timestamp") {
+			t.Fatalf("cachet verify of a v2 bundle without a timestamp: exit %d: %s %s", v.code, v.stdout, v.stderr)
+		}
+		if c := cosignVerify(t, ws, untimed+".sigstore.json", wantSAN, stack["CACHET_STACK_OIDC_ISSUER"], untimed); c.code == 0 {
+			t.Fatal("cosign accepted a v2 bundle without a timestamp")
+		}
 		// A verifier whose root lacks the v2 log refuses the bundle.
 		noV2 := trustedRootWithout(t, ws, stack["CACHET_STACK_REKOR_V2_URL"])
 		v = run(t, ws, os.Environ(), cachetBin, "verify-bundle", "--trusted-root", noV2, "--certificate-identity", wantSAN,
