@@ -55,7 +55,7 @@ func trustedRootWithout(t *testing.T, dir, url string) string {
 // integrated time or SET, and an RFC 3161 timestamp; cosign v3 and cachet verify accept
 // it and refuse a changed artifact. An attestation goes to the v2 log as a hashedrekord
 // over the envelope's PAE (rekor-tiles refuses its dsse type) and both verifiers accept
-// it. A v2 log with no TSA is a usage error, and a v2 log the trusted root lacks is
+// it. cachet verify accepts what cosign signs into the v2 log. A v2 log with no TSA is a usage error, and a v2 log the trusted root lacks is
 // refused before any bundle is written.
 func TestRekorV2SignVerifies(t *testing.T) {
 	if stack["CACHET_STACK_REKOR_V2_URL"] == "" {
@@ -172,6 +172,28 @@ func TestRekorV2SignVerifies(t *testing.T) {
 		}
 		if c := cachetVerifyAttestation(t, ws, bundle, art, "--type", "slsaprovenance1"); c.code != 0 {
 			t.Fatalf("cachet verify-bundle: %s %s", c.stdout, c.stderr)
+		}
+	})
+
+	// We verify what cosign v3 signs into Rekor v2 through the same signing config.
+	t.Run("cosign-signs", func(t *testing.T) {
+		art := filepath.Join(ws, "by-cosign.bin")
+		writeFile(t, art, "cosign into a tiles log\n")
+		tok := strings.TrimPrefix(mintToken(t, ws, nil), "@")
+		home := t.TempDir()
+		cs := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
+			"sign-blob", "--yes", "--identity-token", tok, "--signing-config", stack["CACHET_STACK_SIGNING_CONFIG_V2"],
+			"--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--bundle", art+".sigstore.json", art)
+		if cs.code != 0 {
+			t.Fatalf("cosign sign-blob: %s", cs.stderr)
+		}
+		if e := readBundle(t, art+".sigstore.json").VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
+			t.Fatalf("cosign did not write a Rekor v2 entry: %+v", e)
+		}
+		v := run(t, ws, os.Environ(), cachetBin, "verify", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
+			"--certificate-identity", wantSAN, "--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", "1", art)
+		if v.code != 0 {
+			t.Fatalf("cachet verify of cosign's v2 bundle: %s %s", v.stdout, v.stderr)
 		}
 	})
 
