@@ -3,6 +3,7 @@ package trust
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -101,7 +102,10 @@ func parseTargets(trJSON []byte, c *tuf.Client) (*Material, error) {
 func explain(url string, err error) error {
 	var expired *metadata.ErrExpiredMetadata
 	var unsigned *metadata.ErrUnsignedMetadata
+	var netErr net.Error
 	switch {
+	case errors.As(err, &netErr):
+		return fmt.Errorf("tuf %s: unreachable (%w); the last good trusted root is kept; a machine without network takes a `cachet trust export` file through `cachet trust import`", url, err)
 	case errors.As(err, &expired):
 		return fmt.Errorf("tuf %s: refused: metadata expired (%w); the repository must re-sign it, or its clock is wrong; the last good trusted root is kept", url, err)
 	case errors.As(err, &unsigned):
