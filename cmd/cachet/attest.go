@@ -20,7 +20,6 @@ import (
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/verify"
-	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // maxPredicateSize bounds a predicate file: SBOMs of large images run to tens of MiB.
@@ -155,12 +154,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if st, err := os.Stat(filepath.Dir(bundlePath)); err != nil || !st.IsDir() {
 		return usagef("--bundle %s: directory %s does not exist", bundlePath, filepath.Dir(bundlePath))
 	}
-	if f.trustedRoot == "" {
-		return usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json for the Fulcio, Rekor and TSAs you sign with)")
-	}
-	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	tr, err := signingTrustedRoot(e, &f.signFlags) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
-		return usagef("--trusted-root %s: %v", f.trustedRoot, err)
+		return err
 	}
 	if predicate != nil {
 		// Refuse a bad predicate before asking for a certificate.

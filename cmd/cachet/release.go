@@ -21,7 +21,6 @@ import (
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/google/go-github/v60/github"
-	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 const defaultGitHubAPI = "https://api.github.com"
@@ -78,12 +77,9 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	if apiURL == "" {
 		apiURL = e.getenv("GITHUB_API_URL")
 	}
-	if f.trustedRoot == "" {
-		return usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json for the Fulcio, Rekor and TSAs you sign with)")
-	}
-	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	tr, err := signingTrustedRoot(e, &f) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
-		return usagef("--trusted-root %s: %v", f.trustedRoot, err)
+		return err
 	}
 	gh, err := newGitHub(apiURL, uploadURL, token)
 	if err != nil {
