@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/bundle"
@@ -53,7 +54,11 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&f.push, "push-to-registry", false, "the subject is an image: sign it by digest and attach the bundle as an OCI referrer")
 	fs.BoolVar(&f.insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
 	f.registerKeyMode(fs)
+	f.registerSigningConfig(fs)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+		return err
+	}
+	if err := applySigningConfig(fs, &f.signFlags, time.Now(), e.stderr); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)

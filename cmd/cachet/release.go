@@ -48,10 +48,14 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&replace, "replace", false, "sign every asset again and replace existing bundle assets, valid or not")
 	fs.DurationVar(&rateWait, "rate-limit-wait", 2*time.Minute, "longest wait for a GitHub rate limit to reset before giving up")
 	f.resume = true
+	f.registerSigningConfig(fs)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}
 	if err := f.checkRun(); err != nil {
+		return err
+	}
+	if err := applySigningConfig(fs, &f, time.Now(), e.stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

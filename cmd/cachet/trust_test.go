@@ -226,9 +226,6 @@ func TestSigningCommandsTrust(t *testing.T) {
 				},
 				want: []string{"is 8 days old; run `cachet trust refresh`", "permissions: id-token: write"}},
 		} {
-			if name != "sign" && strings.Contains(tc.name, "--signing-config") {
-				continue // not a flag of attest and release yet
-			}
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				vars := map[string]string{"HOME": t.TempDir(), "GITHUB_TOKEN": "gh-token"}
 				if tc.setup != nil {
