@@ -292,7 +292,7 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 	cert, err := cf.Certify(ctx, token)
 	if err != nil {
 		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
-			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
+			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) || errors.Is(err, keyless.ErrIssuerNotAccepted) {
 			return nil, refuse(err)
 		}
 		return nil, err
