@@ -251,6 +251,18 @@ func TestContainerActions(t *testing.T) {
 	if !strings.Contains(summary, "1 verified, 0 failed") {
 		t.Fatalf("verify summary: %s", summary)
 	}
+	// No trusted-root input and nothing in the trust cache: the image's embedded
+	// public-good snapshot, said in the log, which does not list the stack's log.
+	noRoot := map[string]string{}
+	for k, v := range verifyInputs {
+		noRoot[k] = v
+	}
+	noRoot["trusted-root"] = ""
+	res, _, _ = r.exec(verifyImage, verifyArgs, noRoot, false)
+	if res.code != 1 || !strings.Contains(res.stderr, "trusted root: embedded public-good snapshot") ||
+		!strings.Contains(res.stdout, "which the trusted root does not list") {
+		t.Fatalf("verify container without a trusted root: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
 
 	// Bad inputs: an annotation, a non-zero exit, no bundle.
 	os.Remove(bundle)

@@ -168,7 +168,8 @@ func offline(t *testing.T, dir string, args ...string) result {
 // verify-bundle accept the file as --trusted-root inside `unshare -n` (no network at all,
 // checked with curl); an edited envelope is refused, and one re-exported with a swapped
 // Rekor key fails verification. Then cachet sign takes the stack's envelope as
-// --signing-config alone (services and trusted root) and the bundle verifies offline.
+// --signing-config alone (services and trusted root) and the bundle verifies offline;
+// so does cachet attest.
 func TestTrustAirGapped(t *testing.T) {
 	ws := t.TempDir()
 	td, err := filepath.Abs("../testdata/verify")
@@ -279,6 +280,18 @@ func TestTrustAirGapped(t *testing.T) {
 	if r := offline(t, ws, "verify", "--trusted-root", stackEnv, "--certificate-identity", wantSAN,
 		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", "1", art); r.code != 0 {
 		t.Fatalf("offline verify of a fresh bundle: %s %s", r.stdout, r.stderr)
+	}
+	// attest takes the same file the same way: services and trusted root.
+	if r := run(t, ws, jobEnv(t, ws), cachetBin, "attest", "--signing-config", stackEnv, "--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"],
+		"--subject-path", art); r.code != 0 || !strings.Contains(r.stderr, "signing config: Fulcio "+stack["CACHET_STACK_FULCIO_URL"]) {
+		t.Fatalf("attest --signing-config ENVELOPE: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	if n := len(readBundle(t, art+".intoto.sigstore.json").VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps); n != 1 {
+		t.Fatalf("attestation: %d timestamps, want the config's one", n)
+	}
+	if r := offline(t, ws, "verify-bundle", "--trusted-root", stackEnv, "--type", "slsaprovenance1", "--bundle", art+".intoto.sigstore.json",
+		"--certificate-identity", wantSAN, "--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", "1", art); r.code != 0 {
+		t.Fatalf("offline verify of the attestation: %s %s", r.stdout, r.stderr)
 	}
 }
 

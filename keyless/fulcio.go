@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,73 @@ import (
 // ErrCertificateMismatch means Fulcio returned a certificate that does not certify our
 // key or the identity we derived.
 var ErrCertificateMismatch = errors.New("fulcio certificate does not match")
+
+// ErrIssuerNotAccepted means Fulcio refused the identity token as it refuses one from
+// an issuer it was not configured with. See IssuerRefusedError.
+var ErrIssuerNotAccepted = errors.New("fulcio does not accept the token's issuer")
+
+// fulcioTokenRefusal is what Fulcio v1.8.8 answers, through its REST gateway, for an
+// identity token it cannot authenticate: its IssuerPool finds no configured issuer
+// ("failed to match issuer URL ... with any configured providers",
+// pkg/identity/issuerpool.go) or the issuer's verifier rejects the token, and
+// CreateSigningCertificate returns codes.InvalidArgument with invalidIdentityToken
+// (pkg/server/grpc_server.go, error.go), which grpc-gateway writes as HTTP 400 with
+// {"code":3,"message":"There was an error processing the identity token","details":[]}.
+const fulcioTokenRefusal = "There was an error processing the identity token"
+
+// IssuerRefusedError is Fulcio refusing a token that verified here. Fulcio gives one
+// answer for every token it cannot authenticate, but cachet has just checked this one
+// against its issuer's keys, audience and expiry, so what remains is nearly always an
+// issuer Fulcio was not configured with: the case of GitHub Enterprise Server and
+// enterprise-slug issuers at a Fulcio whose operator did not add them.
+type IssuerRefusedError struct {
+	Issuer    string // the token's iss
+	FulcioURL string
+	Status    string // Fulcio's HTTP status line
+	Message   string // Fulcio's message
+}
+
+func (e *IssuerRefusedError) Error() string {
+	var kind string
+	switch {
+	case e.Issuer == DefaultIssuer:
+		kind = "GitHub.com's issuer"
+	case strings.HasPrefix(e.Issuer, DefaultIssuer+"/"):
+		kind = "an enterprise-slug issuer"
+	default:
+		kind = "not GitHub.com's: a GitHub Enterprise Server or other issuer"
+	}
+	return fmt.Sprintf("fulcio at %s refused the identity token of issuer %s (%s), which verified here (signature, audience, expiry): "+
+		"Fulcio accepts only the issuers its operator configured, and GitHub Enterprise Server issuers (https://HOST/_services/token) "+
+		"and enterprise-slug issuers (%s/<slug>) only when configured there, so this Fulcio most likely does not list %s. "+
+		"Use a Fulcio that lists the issuer (--fulcio-url or --signing-config), or sign in key mode (--key) (Fulcio answered %s: %s)",
+		e.FulcioURL, e.Issuer, kind, DefaultIssuer, e.Issuer, e.Status, e.Message)
+}
+
+func (e *IssuerRefusedError) Unwrap() error { return ErrIssuerNotAccepted }
+
+// statusError is a final (not retried) answer from Fulcio other than success.
+type statusError struct {
+	code   int
+	status string
+	body   []byte
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s: %s", e.status, bytes.TrimSpace(e.body[:min(len(e.body), 300)]))
+}
+
+// tokenRefusal reports whether e is Fulcio's answer to a token it cannot authenticate.
+func (e *statusError) tokenRefusal() (message string, ok bool) {
+	var st struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if e.code != http.StatusBadRequest || json.Unmarshal(e.body, &st) != nil {
+		return "", false
+	}
+	return st.Message, st.Code == 3 && st.Message == fulcioTokenRefusal // 3: codes.InvalidArgument
+}
 
 // Fulcio is a client of Fulcio's v2 REST API.
 type Fulcio struct {
@@ -60,6 +128,16 @@ func (f *Fulcio) Certificate(ctx context.Context, token, subject string, signer 
 		return nil, err
 	}
 	respBody, err := f.post(ctx, strings.TrimSuffix(f.URL, "/")+"/api/v2/signingCert", body)
+	var se *statusError
+	if errors.As(err, &se) {
+		if msg, ok := se.tokenRefusal(); ok {
+			iss := "(unknown)"
+			if c, perr := peekClaims(token); perr == nil && c.Issuer != "" {
+				iss = c.Issuer
+			}
+			return nil, &IssuerRefusedError{Issuer: iss, FulcioURL: f.URL, Status: se.status, Message: msg}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +219,7 @@ func (f *Fulcio) post(ctx context.Context, url string, body []byte) ([]byte, err
 		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
 			return b, nil
 		}
-		lastErr = fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b[:min(len(b), 300)]))
+		lastErr = &statusError{code: resp.StatusCode, status: resp.Status, body: b}
 		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
 			return nil, fmt.Errorf("fulcio refused the certificate request: %w", lastErr)
 		}

@@ -354,3 +354,125 @@ func TestFulcio5xxRetriedThen4xxFinal(t *testing.T) {
 		t.Fatalf("err = %v after %d calls", err, n)
 	}
 }
+
+// fulcioIssuerRefusal is, byte for byte, what Fulcio v1.8.8 answers through its REST
+// gateway for a token whose issuer it was not configured with (seen from the local
+// stack's Fulcio: HTTP 400, Content-Type application/json).
+const fulcioIssuerRefusal = `{"code":3,"message":"There was an error processing the identity token","details":[]}`
+
+// refusingFulcio answers every request as Fulcio answers a token it cannot authenticate.
+func refusingFulcio(t *testing.T, calls *int) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*calls++
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Vary", "Origin")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(fulcioIssuerRefusal))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestFulcioRefusesIssuer: Fulcio's answer to a token from an issuer it does not list
+// becomes an IssuerRefusedError that names the issuer and the Fulcio, says that GHES and
+// enterprise-slug issuers need the operator to configure them, and what to do; it is
+// not retried and never carries the token.
+func TestFulcioRefusesIssuer(t *testing.T) {
+	iss, _ := newIssuer(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, tc := range []struct{ issuer, kind string }{
+		{DefaultIssuer + "/acme", DefaultIssuer + "/acme (an enterprise-slug issuer)"},
+		{"https://ghes.example.com/_services/token", "https://ghes.example.com/_services/token (not GitHub.com's: a GitHub Enterprise Server or other issuer)"},
+		{DefaultIssuer, DefaultIssuer + " (GitHub.com's issuer)"},
+	} {
+		t.Run(tc.issuer, func(t *testing.T) {
+			calls := 0
+			f := refusingFulcio(t, &calls)
+			tok := mint(t, iss, fakegithub.MintOptions{Issuer: tc.issuer})
+			_, err := (&Fulcio{URL: f.URL, Backoff: func(int) time.Duration { return time.Millisecond }}).Certificate(t.Context(), tok, "sub", key)
+			var ire *IssuerRefusedError
+			if !errors.Is(err, ErrIssuerNotAccepted) || !errors.As(err, &ire) || ire.Issuer != tc.issuer {
+				t.Fatalf("err = %v, want an IssuerRefusedError for %s", err, tc.issuer)
+			}
+			for _, want := range []string{
+				"fulcio at " + f.URL + " refused the identity token of issuer " + tc.kind + ", which verified here",
+				"GitHub Enterprise Server issuers (https://HOST/_services/token) and enterprise-slug issuers (" + DefaultIssuer + "/<slug>) only when configured there",
+				"does not list " + tc.issuer,
+				"--fulcio-url", "--signing-config", "key mode (--key)",
+				"400 Bad Request: There was an error processing the identity token",
+			} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("message lacks %q:\n%s", want, err)
+				}
+			}
+			if strings.Contains(err.Error(), tok) {
+				t.Fatal("the message carries the token")
+			}
+			if calls != 1 {
+				t.Fatalf("%d requests: a refusal is final", calls)
+			}
+		})
+	}
+
+	// Another 400 from Fulcio (an unparseable key) is a plain refusal, not this one.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"code":3,"message":"The public key supplied in the request could not be parsed","details":[]}`))
+	}))
+	defer other.Close()
+	_, err := (&Fulcio{URL: other.URL}).Certificate(t.Context(), mint(t, iss, fakegithub.MintOptions{}), "sub", key)
+	if err == nil || errors.Is(err, ErrIssuerNotAccepted) || !strings.Contains(err.Error(), "refused the certificate request") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestEnterpriseSlugIssuer: a token from an enterprise-slug issuer (here the fake issuer
+// mounted at /acme, as https://token.actions.githubusercontent.com/acme is) verifies
+// against that issuer's own discovery and JWKS, and derives the same github.com
+// identity with the slug issuer in the issuer extension; a Fulcio that does not list
+// the issuer refuses it through Certify with the issuer named.
+func TestEnterpriseSlugIssuer(t *testing.T) {
+	key, err := fakegithub.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slug *fakegithub.Issuer
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	slug = fakegithub.New(srv.URL+"/acme", key)
+	mux.Handle("/acme/", slug.Handler())
+	tok := mint(t, slug, fakegithub.MintOptions{})
+
+	c, err := (&Verifier{Issuer: slug.URL}).Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatalf("Verify against the slug issuer: %v", err)
+	}
+	id, err := DeriveIdentity(c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.SAN != "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main" || id.Issuer != slug.URL || id.Extensions.Issuer != slug.URL {
+		t.Fatalf("identity %+v", id)
+	}
+	// The real slug issuer: identity from claims alone (Fulcio's github-workflow principal
+	// takes the SAN from job_workflow_ref under https://github.com whatever the issuer).
+	c.Issuer = DefaultIssuer + "/acme"
+	if id, err := DeriveIdentity(c, DefaultServerURL); err != nil || id.SAN != "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main" ||
+		id.Extensions.Issuer != DefaultIssuer+"/acme" || id.Extensions.SourceRepositoryURI != "https://github.com/octo-org/octo-repo" {
+		t.Fatalf("slug identity %+v, %v", id, err)
+	}
+	// The root-mounted issuer is another issuer: its tokens are refused here.
+	if _, err := (&Verifier{Issuer: slug.URL}).Verify(t.Context(), mint(t, slug, fakegithub.MintOptions{Issuer: srv.URL})); !errors.Is(err, ErrIssuerNotConfigured) {
+		t.Fatalf("token of the bare host: %v", err)
+	}
+
+	calls := 0
+	f := refusingFulcio(t, &calls)
+	_, err = (&Certifier{Verifier: &Verifier{Issuer: slug.URL}, Fulcio: &Fulcio{URL: f.URL}}).Certify(t.Context(), tok)
+	if !errors.Is(err, ErrIssuerNotAccepted) || !strings.Contains(err.Error(), "does not list "+slug.URL) {
+		t.Fatalf("Certify: %v", err)
+	}
+}

@@ -12,4 +12,10 @@
 // machines (media type application/vnd.cachet.trust.v1+json). Its digests catch a
 // truncated or edited copy; they are not a signature: authenticity comes from how the
 // file travelled, or from a TUF repository (Refresh).
+//
+// Refresh runs a TUF update against a repository (by default the public-good one, with
+// the TUF root sigstore-go embeds) and writes the trusted root and signing config into
+// the trust cache (DefaultDir). Resolve picks the trusted root a command uses: a file
+// named explicitly, else the cache (stale after StaleAfter, which Notice says), else,
+// only where the caller allows it, the public-good snapshot of package publicgood.
 package trust

@@ -3,6 +3,7 @@ package trust
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -15,11 +16,17 @@ import (
 
 // RefreshOptions name a TUF repository that publishes trusted_root.json and
 // signing_config.v0.2.json as targets (as Sigstore's does), and where to keep them.
+// Without RepositoryURL and Root it is the public-good repository.
 type RefreshOptions struct {
-	RepositoryURL string // TUF repository base URL (metadata at URL/N.root.json, URL/timestamp.json, ...)
-	Root          []byte // TUF root.json the client trusts first (distributed out of band)
-	CacheDir      string // TUF metadata cache; trusted_root.json and signing_config.v0.2.json are written here
-	HTTPClient    *http.Client
+	// RepositoryURL is the TUF repository base URL (metadata at URL/N.root.json,
+	// URL/timestamp.json, ...); PublicGoodRepository when empty.
+	RepositoryURL string
+	// Root is the TUF root.json the client trusts first, distributed out of band.
+	// When empty: sigstore-go's embedded public-good TUF root, which only verifies
+	// the public-good repository or a mirror of it; a Root needs a RepositoryURL.
+	Root       []byte
+	CacheDir   string // TUF metadata cache; trusted_root.json and signing_config.v0.2.json are written here
+	HTTPClient *http.Client
 }
 
 // Refresh runs a full TUF update (root rotation, timestamp, snapshot, targets, each
@@ -28,8 +35,16 @@ type RefreshOptions struct {
 // they parse, and only then writes them into CacheDir. A refused update leaves the
 // files of the last good refresh in place.
 func Refresh(o RefreshOptions) (*Material, error) {
-	if o.RepositoryURL == "" || len(o.Root) == 0 || o.CacheDir == "" {
-		return nil, errors.New("tuf: a repository URL, a TUF root and a cache directory are required")
+	switch {
+	case o.CacheDir == "":
+		return nil, errors.New("tuf: a cache directory is required")
+	case o.RepositoryURL == "" && len(o.Root) > 0:
+		return nil, errors.New("tuf: a TUF root needs the URL of the repository it signs")
+	case o.RepositoryURL == "":
+		o.RepositoryURL = PublicGoodRepository
+	}
+	if len(o.Root) == 0 {
+		o.Root = tuf.DefaultRoot()
 	}
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("tuf: cache: %w", err)
@@ -58,6 +73,10 @@ func Refresh(o RefreshOptions) (*Material, error) {
 	return m, nil
 }
 
+// PublicGoodRepository is the Sigstore public-good TUF repository, whose root
+// sigstore-go embeds (tuf.DefaultRoot).
+const PublicGoodRepository = tuf.DefaultMirror
+
 func parseTargets(trJSON []byte, c *tuf.Client) (*Material, error) {
 	m, err := Parse(trJSON)
 	if err != nil || m.TrustedRoot == nil {
@@ -83,7 +102,10 @@ func parseTargets(trJSON []byte, c *tuf.Client) (*Material, error) {
 func explain(url string, err error) error {
 	var expired *metadata.ErrExpiredMetadata
 	var unsigned *metadata.ErrUnsignedMetadata
+	var netErr net.Error
 	switch {
+	case errors.As(err, &netErr):
+		return fmt.Errorf("tuf %s: unreachable (%w); the last good trusted root is kept; a machine without network takes a `cachet trust export` file through `cachet trust import`", url, err)
 	case errors.As(err, &expired):
 		return fmt.Errorf("tuf %s: refused: metadata expired (%w); the repository must re-sign it, or its clock is wrong; the last good trusted root is kept", url, err)
 	case errors.As(err, &unsigned):

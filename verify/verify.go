@@ -89,6 +89,7 @@ type Result struct {
 // Verifier verifies bundles. Build it with New.
 type Verifier struct {
 	policy *Policy
+	tm     root.TrustedMaterial
 	sg     *sgverify.Verifier
 	pb     sgverify.PolicyOption
 	// Concurrency bounds parallel verifications; GOMAXPROCS when zero.
@@ -148,7 +149,7 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
-	return &Verifier{policy: p, sg: sg, pb: pb}, nil
+	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb}, nil
 }
 
 // HashFile streams a file through SHA-256; memory does not grow with its size.
@@ -236,7 +237,7 @@ func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) er
 		if isDSSE(b) && strings.Contains(err.Error(), "in statement") {
 			return &Error{ReasonSubject, fmt.Errorf("%s is not a subject of the attested statement: %w", r.Digest, err)}
 		}
-		return classify(err)
+		return v.explainTlog(b, classify(err))
 	}
 	if err := v.checkAttestation(b, res, r); err != nil {
 		return err
@@ -299,6 +300,32 @@ func (v *Verifier) checkGitHub(repoURI, repoID, ref, buildSigner, trigger, sourc
 		return fail(ReasonSelfHosted, "runner environment is %q; the policy requires github-hosted (allow-self-hosted to accept)", runnerEnv)
 	}
 	return nil
+}
+
+// explainTlog says why a log entry did not verify when the reason is that the trusted
+// root does not list the entry's log: sigstore-go skips such entries and reports only
+// "not enough verified log entries" (pkg/verify/tlog.go), which hides that the bundle
+// comes from another Sigstore instance, or from a log newer than the root.
+func (v *Verifier) explainTlog(b *sgbundle.Bundle, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != ReasonTlog {
+		return err
+	}
+	entries, terr := b.TlogEntries()
+	if terr != nil || len(entries) == 0 {
+		return err
+	}
+	logs := v.tm.RekorLogs()
+	var unknown []string
+	for _, en := range entries {
+		id := hex.EncodeToString([]byte(en.LogKeyID()))
+		if _, ok := logs[id]; ok {
+			return err
+		}
+		unknown = append(unknown, id)
+	}
+	return fail(ReasonTlog, "the bundle's transparency-log entry is from log %s, which the trusted root does not list "+
+		"(a bundle from another Sigstore instance, or a trusted root older than the log): %v", strings.Join(unknown, ", "), e.Err)
 }
 
 // classify maps sigstore-go's errors to reasons. sigstore-go's messages are stable

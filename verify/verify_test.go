@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachet-sign/cachet/trust/publicgood"
 	"github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -317,4 +318,30 @@ func TestVerifyAllKeepsOrderAndReportsEach(t *testing.T) {
 		}
 	}
 	_ = strings.TrimSpace
+}
+
+// TestUnknownLogIsNamed: against a trusted root that does not list the bundle's log (the
+// embedded public-good snapshot, for a bundle of the local stack), the failure names the
+// log and says the root does not list it, instead of sigstore-go's bare count.
+func TestUnknownLogIsNamed(t *testing.T) {
+	v, stackRoot := loadVectors(t)
+	pg, err := root.NewTrustedRootFromJSON(publicgood.TrustedRootJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stackLog string
+	for id := range stackRoot.RekorLogs() {
+		stackLog = id
+	}
+	ver, err := New(pg, basePolicy(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ver.Verify(t.Context(), Subject{Path: filepath.Join(td, "artifact.txt"), Bundle: filepath.Join(td, "artifact.txt.cachet.sigstore.json")})
+	if r.Verified || r.Reason != ReasonTlog {
+		t.Fatalf("verified %v, reason %s, want tlog-invalid", r.Verified, r.Reason)
+	}
+	if !strings.Contains(r.Error, "from log "+stackLog+", which the trusted root does not list") {
+		t.Fatalf("error does not name the unlisted log %s: %s", stackLog, r.Error)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/bundle"
@@ -20,7 +21,6 @@ import (
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/verify"
-	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // maxPredicateSize bounds a predicate file: SBOMs of large images run to tens of MiB.
@@ -54,7 +54,11 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&f.push, "push-to-registry", false, "the subject is an image: sign it by digest and attach the bundle as an OCI referrer")
 	fs.BoolVar(&f.insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
 	f.registerKeyMode(fs)
+	f.registerSigningConfig(fs)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+		return err
+	}
+	if err := applySigningConfig(fs, &f.signFlags, time.Now(), e.stderr); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -155,12 +159,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if st, err := os.Stat(filepath.Dir(bundlePath)); err != nil || !st.IsDir() {
 		return usagef("--bundle %s: directory %s does not exist", bundlePath, filepath.Dir(bundlePath))
 	}
-	if f.trustedRoot == "" {
-		return usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json for the Fulcio, Rekor and TSAs you sign with)")
-	}
-	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	tr, err := signingTrustedRoot(e, &f.signFlags) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
-		return usagef("--trusted-root %s: %v", f.trustedRoot, err)
+		return err
 	}
 	if predicate != nil {
 		// Refuse a bad predicate before asking for a certificate.

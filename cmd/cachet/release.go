@@ -21,7 +21,6 @@ import (
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/google/go-github/v60/github"
-	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 const defaultGitHubAPI = "https://api.github.com"
@@ -49,10 +48,14 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&replace, "replace", false, "sign every asset again and replace existing bundle assets, valid or not")
 	fs.DurationVar(&rateWait, "rate-limit-wait", 2*time.Minute, "longest wait for a GitHub rate limit to reset before giving up")
 	f.resume = true
+	f.registerSigningConfig(fs)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}
 	if err := f.checkRun(); err != nil {
+		return err
+	}
+	if err := applySigningConfig(fs, &f, time.Now(), e.stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -78,12 +81,9 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	if apiURL == "" {
 		apiURL = e.getenv("GITHUB_API_URL")
 	}
-	if f.trustedRoot == "" {
-		return usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json for the Fulcio, Rekor and TSAs you sign with)")
-	}
-	tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+	tr, err := signingTrustedRoot(e, &f) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
-		return usagef("--trusted-root %s: %v", f.trustedRoot, err)
+		return err
 	}
 	gh, err := newGitHub(apiURL, uploadURL, token)
 	if err != nil {

@@ -76,7 +76,7 @@ func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
 	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token (an enterprise slug issuer or a GHES issuer)")
 	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
 	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs (required)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs, or a cachet trust export file; default the trust cache (cachet trust refresh)")
 	fs.StringVar(&f.auditLog, "audit-log", "-", "audit log file (JSON lines, appended); - for stderr")
 	fs.StringVar(&f.expRepo, "expected-repository", "", "refuse unless the job's repository is this owner/name")
 	fs.StringVar(&f.expRef, "expected-ref", "", "refuse unless the job's ref is this (refs/heads/main, refs/tags/v1)")
@@ -112,7 +112,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	var f signFlags
 	fs := flag.NewFlagSet("cachet sign", flag.ContinueOnError)
 	f.register(fs, true)
-	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config v0.2 choosing Fulcio, Rekor and TSAs (validFor, majorApiVersion, selectors); --fulcio-url, --rekor-url and --timestamp-server-url given explicitly win")
+	f.registerSigningConfig(fs)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}
@@ -152,10 +152,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if subjects, err = planDigestSubjects(subjects, sums, f.checksums, f.bundle, f.outputDir); err != nil {
 		return err
 	}
-	if f.trustedRoot == "" {
-		return usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json for the Fulcio, Rekor and TSAs you sign with)")
-	}
-	tr, err := loadTrustedRoot(f.trustedRoot) // trusted_root.json or a cachet trust export file
+	tr, err := signingTrustedRoot(e, &f) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
 		return err
 	}
@@ -318,7 +315,7 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 	cert, err := cf.Certify(ctx, token)
 	if err != nil {
 		if keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
-			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) {
+			errors.Is(err, keyless.ErrMalformedToken) || errors.Is(err, keyless.ErrCertificateMismatch) || errors.Is(err, keyless.ErrIssuerNotAccepted) {
 			return nil, refuse(err)
 		}
 		return nil, err

@@ -42,7 +42,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "accept signatures made on self-hosted runners")
 	fs.StringVar(&f.keyFile, "key", "", "public key (PEM file) for key-based bundles")
 	fs.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON, keys are these flag names); flags override it")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json or a cachet trust export file (required)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json or a cachet trust export file; default the trust cache (cachet trust refresh), else the embedded public-good snapshot")
 	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
 	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
 	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx or a URI)")
@@ -50,7 +50,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 }
 
 // build merges the policy file and the flags (flags win) and loads the trusted root.
-func (f *policyFlags) build(fs *flag.FlagSet) (*verify.Policy, root.TrustedMaterial, error) {
+func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.TrustedMaterial, error) {
 	p := &verify.Policy{}
 	if f.policyFile != "" {
 		data, err := os.ReadFile(f.policyFile)
@@ -101,11 +101,9 @@ func (f *policyFlags) build(fs *flag.FlagSet) (*verify.Policy, root.TrustedMater
 	if err := p.Validate(); err != nil {
 		return nil, nil, usagef("%v", err)
 	}
-	if f.trustedRoot == "" {
-		return nil, nil, usagef("no trusted root: pass --trusted-root FILE (Sigstore trusted_root.json); verification is offline")
-	}
-	// A plain trusted_root.json or a cachet trust envelope (cachet trust export).
-	tr, err := loadTrustedRoot(f.trustedRoot)
+	// A plain trusted_root.json or a cachet trust envelope (cachet trust export), else
+	// the trust cache, else the embedded public-good snapshot; said on stderr.
+	tr, err := verifyTrustedRoot(e, f.trustedRoot)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -154,7 +152,7 @@ func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	if fs.NArg() != 1 {
 		return usagef("verify-bundle takes one artifact (a path or sha256:HEX), got %d", fs.NArg())
 	}
-	p, tm, err := pf.build(fs)
+	p, tm, err := pf.build(fs, e)
 	if err != nil {
 		return err
 	}
@@ -216,7 +214,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	if output != "text" && output != "json" {
 		return usagef("--output %q: want text or json", output)
 	}
-	p, tm, err := pf.build(fs)
+	p, tm, err := pf.build(fs, e)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -25,8 +26,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// TokenPath is the runner token-request endpoint path; the runner's URL carries a query
-// string already, so clients append "&audience=...".
+// TokenPath is the runner token-request endpoint path (after the issuer URL's path); the
+// runner's URL carries a query string already, so clients append "&audience=...".
 const TokenPath = "/_apis/actions/idtoken"
 
 // MintPath accepts POSTed claim overrides and answers a signed token. It exists only in
@@ -166,10 +167,18 @@ func (i *Issuer) Mint(o MintOptions) (string, error) {
 	return jws.CompactSerialize()
 }
 
-// Handler serves discovery, JWKS, the runner's token endpoint and the mint endpoint.
+// Handler serves discovery, JWKS, the runner's token endpoint and the mint endpoint,
+// under the path of the issuer URL: an issuer at http://HOST/acme answers
+// /acme/.well-known/openid-configuration, as GitHub's enterprise-slug issuers
+// (https://token.actions.githubusercontent.com/<slug>) do. One server can so stand in
+// for several issuers, each mounted at its own path.
 func (i *Issuer) Handler() http.Handler {
+	prefix := ""
+	if u, err := url.Parse(i.URL); err == nil {
+		prefix = strings.TrimSuffix(u.Path, "/")
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+prefix+"/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"issuer":                                i.URL,
 			"jwks_uri":                              i.URL + "/.well-known/jwks",
@@ -180,12 +189,12 @@ func (i *Issuer) Handler() http.Handler {
 			"scopes_supported":                      []string{"openid"},
 		})
 	})
-	mux.HandleFunc("GET /.well-known/jwks", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+prefix+"/.well-known/jwks", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
 			Key: &i.key.PublicKey, KeyID: i.kid, Algorithm: string(jose.RS256), Use: "sig",
 		}}})
 	})
-	mux.HandleFunc("GET "+TokenPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+prefix+TokenPath, func(w http.ResponseWriter, r *http.Request) {
 		// The runner answers 401 without the request token, and a JSON {"value": JWT}.
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "bearer ")
@@ -207,7 +216,7 @@ func (i *Issuer) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"count": 1, "value": jwt})
 	})
-	mux.HandleFunc("POST "+MintPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+prefix+MintPath, func(w http.ResponseWriter, r *http.Request) {
 		var o MintOptions
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&o); err != nil && !errors.Is(err, io.EOF) {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"message": err.Error()})
