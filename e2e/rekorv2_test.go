@@ -197,6 +197,34 @@ func TestRekorV2SignVerifies(t *testing.T) {
 		}
 	})
 
+	// With no service flags and no --signing-config, a keyless run follows the signing
+	// config `cachet trust import` (or refresh) left in the trust cache: here the one
+	// selecting Rekor v2.
+	t.Run("trust-cache", func(t *testing.T) {
+		export := filepath.Join(ws, "trust.json")
+		if r := run(t, ws, os.Environ(), cachetBin, "trust", "export", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
+			"--signing-config", stack["CACHET_STACK_SIGNING_CONFIG_V2"], "--out", export); r.code != 0 {
+			t.Fatalf("trust export: %s", r.stderr)
+		}
+		cache := filepath.Join(ws, "trust-cache")
+		env := append(jobEnv(t, ws), "CACHET_TRUST_DIR="+cache)
+		if r := run(t, ws, env, cachetBin, "trust", "import", export); r.code != 0 {
+			t.Fatalf("trust import: %s %s", r.stdout, r.stderr)
+		}
+		art := filepath.Join(ws, "from-cache.bin")
+		writeFile(t, art, "services from the trust cache\n")
+		r := run(t, ws, env, cachetBin, "sign", "--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], art)
+		if r.code != 0 || !strings.Contains(r.stderr, "(the trust cache;") || !strings.Contains(r.stderr, "Rekor "+stack["CACHET_STACK_REKOR_V2_URL"]+" (v2)") {
+			t.Fatalf("exit %d, want the cached signing config's v2 log: %s %s", r.code, r.stdout, r.stderr)
+		}
+		if e := readBundle(t, art+".sigstore.json").VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
+			t.Fatalf("want one Rekor v2 entry: %+v", e)
+		}
+		if c := cosignVerify(t, ws, art+".sigstore.json", wantSAN, stack["CACHET_STACK_OIDC_ISSUER"], art); c.code != 0 {
+			t.Fatalf("cosign verify-blob: %s", c.stderr)
+		}
+	})
+
 	t.Run("no-tsa", func(t *testing.T) {
 		art := filepath.Join(ws, "untimed.bin")
 		writeFile(t, art, "no timestamp\n")

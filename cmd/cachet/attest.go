@@ -58,7 +58,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f.signFlags, time.Now(), e.stderr); err != nil {
+	if err := applySigningConfig(fs, &f.signFlags, time.Now(), e); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)

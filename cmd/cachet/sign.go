@@ -119,7 +119,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err := f.checkRun(); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f, time.Now(), e.stderr); err != nil {
+	if err := applySigningConfig(fs, &f, time.Now(), e); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -193,8 +193,20 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 
 // applySigningConfig fills the service URLs not given explicitly (on the command line
 // or as action inputs) from the signing config: the newest valid Fulcio, the selected
-// Rekor log, the selected TSAs (each of which must then answer).
-func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, stderr io.Writer) error {
+// Rekor log, the selected TSAs (each of which must then answer). Keyless runs without
+// --signing-config take the one `cachet trust refresh` (or import) left in the trust
+// cache, so they follow the services the instance publishes rather than the built-in
+// URLs; key mode never does (its TSAs and log are the runner owner's choice).
+func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) error {
+	stderr := e.stderr
+	if f.signingConfig == "" && f.key == "" {
+		if dir := trust.DefaultDir(e.getenv); dir != "" {
+			if p := filepath.Join(dir, trust.SigningConfigFile); fileExists(p) {
+				fmt.Fprintf(stderr, "signing config: %s (the trust cache; --signing-config or URL flags override it)\n", p)
+				f.signingConfig = p
+			}
+		}
+	}
 	if f.signingConfig == "" {
 		return f.checkLog()
 	}
@@ -714,4 +726,10 @@ func signSummary(signed []sign.Result, failed []string, san, issuer, verifyCmd s
 	}
 	fmt.Fprintf(&b, "\nVerify:\n\n```sh\n%s\n```\n", verifyCmd)
 	return b.String()
+}
+
+// fileExists is true for a regular file at p.
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
