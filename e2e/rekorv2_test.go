@@ -79,31 +79,14 @@ func TestRekorV2SignVerifies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var bj struct {
-			VerificationMaterial struct {
-				TlogEntries []struct {
-					KindVersion      struct{ Kind, Version string } `json:"kindVersion"`
-					IntegratedTime   string                         `json:"integratedTime"`
-					InclusionPromise *json.RawMessage               `json:"inclusionPromise"`
-					InclusionProof   struct {
-						Checkpoint struct{ Envelope string } `json:"checkpoint"`
-					} `json:"inclusionProof"`
-				} `json:"tlogEntries"`
-				TimestampVerificationData struct {
-					Rfc3161Timestamps []json.RawMessage `json:"rfc3161Timestamps"`
-				} `json:"timestampVerificationData"`
-			} `json:"verificationMaterial"`
-		}
-		if err := json.Unmarshal(raw, &bj); err != nil {
-			t.Fatal(err)
-		}
+		bj := readBundle(t, bundle)
 		vm := bj.VerificationMaterial
 		if len(vm.TlogEntries) != 1 {
 			t.Fatalf("%d tlog entries", len(vm.TlogEntries))
 		}
 		e := vm.TlogEntries[0]
 		if e.KindVersion.Kind != "hashedrekord" || e.KindVersion.Version != "0.0.2" || e.InclusionPromise != nil ||
-			(e.IntegratedTime != "" && e.IntegratedTime != "0") || !strings.HasPrefix(e.InclusionProof.Checkpoint.Envelope, "127.0.0.1\n") ||
+			(e.IntegratedTime != "" && e.IntegratedTime != "0") || e.InclusionProof == nil || !strings.HasPrefix(e.InclusionProof.Checkpoint.Envelope, "127.0.0.1\n") ||
 			len(vm.TimestampVerificationData.Rfc3161Timestamps) != 1 {
 			t.Fatalf("want one hashedrekord 0.0.2 entry (checkpoint with origin 127.0.0.1, no SET, no integrated time) and one timestamp:\n%s", raw)
 		}

@@ -28,9 +28,12 @@ type bundleJSON struct {
 			RawBytes string `json:"rawBytes"`
 		} `json:"certificate"`
 		TlogEntries []struct {
-			KindVersion      struct{ Kind, Version string } `json:"kindVersion"`
-			InclusionProof   *json.RawMessage               `json:"inclusionProof"`
-			InclusionPromise *json.RawMessage               `json:"inclusionPromise"`
+			KindVersion    struct{ Kind, Version string } `json:"kindVersion"`
+			IntegratedTime string                         `json:"integratedTime"`
+			InclusionProof *struct {
+				Checkpoint struct{ Envelope string } `json:"checkpoint"`
+			} `json:"inclusionProof"`
+			InclusionPromise *json.RawMessage `json:"inclusionPromise"`
 		} `json:"tlogEntries"`
 		TimestampVerificationData struct {
 			Rfc3161Timestamps []struct {

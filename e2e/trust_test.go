@@ -56,6 +56,23 @@ func signingConfig(t *testing.T, path, rekor, ourTSA, sel string) {
 		svc(stack["CACHET_STACK_TSA_URL"]+"/api/v1/timestamp", 1, "stack"), svc(ourTSA, 1, "cachet"), sel))
 }
 
+// verifyTimestamped checks a bundle with cosign (--use-signed-timestamps) and with
+// cachet verify-bundle requiring n RFC 3161 timestamps, against trustedRoot.
+func verifyTimestamped(t *testing.T, ws, home, trustedRoot, bundle, art string, n int) {
+	t.Helper()
+	cr := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
+		"verify-blob", "--bundle", bundle, "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", art)
+	if cr.code != 0 {
+		t.Fatalf("cosign verify-blob: %s", cr.stderr)
+	}
+	vr := run(t, ws, os.Environ(), cachetBin, "verify-bundle", "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", fmt.Sprint(n), art)
+	if vr.code != 0 {
+		t.Fatalf("cachet verify-bundle --min-timestamps %d: %s", n, vr.stderr)
+	}
+}
+
 // TestTrustSigningConfigSelectors: cachet sign takes Fulcio, Rekor and TSAs from a
 // signing config v0.2 (no URL flags): tsaConfig ALL and EXACT 2 give bundles with two
 // RFC 3161 timestamps (one per TSA operator) that cosign verifies with
@@ -98,17 +115,7 @@ func TestTrustSigningConfigSelectors(t *testing.T) {
 			if n := len(b.VerificationMaterial.TlogEntries); n != 1 {
 				t.Fatalf("%d tlog entries", n)
 			}
-			cr := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
-				"verify-blob", "--bundle", bundle, "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
-				"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", art)
-			if cr.code != 0 {
-				t.Fatalf("cosign verify-blob: %s", cr.stderr)
-			}
-			vr := run(t, ws, os.Environ(), cachetBin, "verify-bundle", "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
-				"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", fmt.Sprint(tc.want), art)
-			if vr.code != 0 {
-				t.Fatalf("cachet verify-bundle --min-timestamps %d: %s", tc.want, vr.stderr)
-			}
+			verifyTimestamped(t, ws, home, trustedRoot, bundle, art, tc.want)
 		})
 	}
 
@@ -131,17 +138,7 @@ func TestTrustSigningConfigSelectors(t *testing.T) {
 		if e := b.VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
 			t.Fatalf("want one Rekor v2 entry: %+v", e)
 		}
-		cr := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
-			"verify-blob", "--bundle", bundle, "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
-			"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", art)
-		if cr.code != 0 {
-			t.Fatalf("cosign verify-blob: %s", cr.stderr)
-		}
-		vr := run(t, ws, os.Environ(), cachetBin, "verify-bundle", "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
-			"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--min-timestamps", "2", art)
-		if vr.code != 0 {
-			t.Fatalf("cachet verify-bundle --min-timestamps 2: %s", vr.stderr)
-		}
+		verifyTimestamped(t, ws, home, trustedRoot, bundle, art, 2)
 		// An explicit --rekor-url (a v1 log) wins over the config's v2 log.
 		art2 := filepath.Join(ws, "v1-over-v2.bin")
 		writeFile(t, art2, "flag wins")
