@@ -213,7 +213,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // sharedTransport keeps connections to the log alive across entries and workers.
 var sharedTransport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
+	// As many idle connections as a run has workers (--parallel is at most 256), so a
+	// worker's next entry reuses one instead of dialling again.
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 256
 	// A log that accepts the connection and never answers is retried, not waited on
 	// until the run's deadline.
 	t.ResponseHeaderTimeout = 30 * time.Second
