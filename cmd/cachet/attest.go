@@ -33,6 +33,7 @@ type attestFlags struct {
 	predicateType, predicatePath string
 	allowUnknown, push           bool
 	insecureRegistry             bool
+	github                       ghAttestFlags
 }
 
 // cmdAttest signs an in-toto statement over one or many subjects as a DSSE envelope in
@@ -53,6 +54,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&f.allowUnknown, "allow-unknown-predicate", false, "accept a predicate type URI cachet does not know")
 	fs.BoolVar(&f.push, "push-to-registry", false, "the subject is an image: sign it by digest and attach the bundle as an OCI referrer")
 	fs.BoolVar(&f.insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
+	f.github.register(fs)
 	f.registerKeyMode(fs)
 	f.registerSigningConfig(fs)
 	if err := parseFlags(fs, args, a, e.stderr); err != nil {
@@ -159,6 +161,10 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if st, err := os.Stat(filepath.Dir(bundlePath)); err != nil || !st.IsDir() {
 		return usagef("--bundle %s: directory %s does not exist", bundlePath, filepath.Dir(bundlePath))
 	}
+	ghAPI, err := f.github.target(e) // nil without --github-attestations
+	if err != nil {
+		return err
+	}
 	tr, err := signingTrustedRoot(e, &f.signFlags) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
 		return err
@@ -243,10 +249,21 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	} else {
 		fmt.Fprintf(e.stderr, "attested %s -> %s (log index %d)\n", name, bundlePath, r.LogIndex)
 	}
+	// The bundle is written and valid whatever GitHub answers; a refusal still fails
+	// the step, since the job asked for the attestation to be on GitHub.
+	attID := ""
+	if ghAPI != nil {
+		n, err := ghAPI.publish(ctx, r.BundleJSON)
+		if err != nil {
+			return fmt.Errorf("bundle %s is written and valid, but not published: %w", bundlePath, err)
+		}
+		attID = strconv.FormatInt(n, 10)
+		fmt.Fprintf(e.stderr, "published to the GitHub attestations of %s/%s: id %s\n", ghAPI.repo.owner, ghAPI.repo.name, attID)
+	}
 
 	// 5. Outputs.
 	if id == nil {
-		return keyAttestOutputs(e, &f, keyID, bundlePath, attDigest, predType, firstOr(paths, "ARTIFACT"), r.LogIndex)
+		return keyAttestOutputs(e, &f, keyID, bundlePath, attDigest, attID, predType, firstOr(paths, "ARTIFACT"), r.LogIndex)
 	}
 	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --bundle %s --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
 		shellQuote(bundlePath), shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(paths, "ARTIFACT")))
@@ -256,11 +273,16 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 	if e.getenv("GITHUB_OUTPUT") != "" {
 		if err := setOutputs(a, "bundle-path", bundlePath, "attestation-digest", attDigest, "certificate-identity", id.SAN,
-			"certificate-oidc-issuer", id.Issuer, "log-index", strconv.FormatInt(r.LogIndex, 10), "verify-command", verifyCmd); err != nil {
+			"certificate-oidc-issuer", id.Issuer, "log-index", strconv.FormatInt(r.LogIndex, 10), "verify-command", verifyCmd,
+			"attestation-id", attID); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nattestation digest: %s\nverify with: %s\n", id.SAN, id.Issuer, attDigest, verifyCmd)
+	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nattestation digest: %s\n", id.SAN, id.Issuer, attDigest)
+	if attID != "" {
+		fmt.Fprintf(e.stdout, "github attestation id: %s\n", attID)
+	}
+	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
 	return nil
 }
 
@@ -371,7 +393,7 @@ func verifyImages(ctx context.Context, v *verify.Verifier, refs []string, reg *o
 }
 
 // keyAttestOutputs reports a key-mode attestation: key id instead of an identity.
-func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, predType, artifact string, logIndex int64) error {
+func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, attID, predType, artifact string, logIndex int64) error {
 	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --key KEY.pub --bundle %s --type %s --trusted-root %s",
 		shellQuote(bundlePath), shellQuote(predType), shellQuote(f.trustedRoot))
 	if !f.tlogUpload {
@@ -380,10 +402,14 @@ func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, pred
 	verifyCmd += " " + shellQuote(artifact)
 	if e.getenv("GITHUB_OUTPUT") != "" {
 		if err := setOutputs(e.action(), "bundle-path", bundlePath, "attestation-digest", attDigest, "key-id", keyID,
-			"log-index", strconv.FormatInt(logIndex, 10), "verify-command", verifyCmd); err != nil {
+			"log-index", strconv.FormatInt(logIndex, 10), "verify-command", verifyCmd, "attestation-id", attID); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nattestation digest: %s\nverify with: %s\n", keyID, f.tenant, attDigest, verifyCmd)
+	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nattestation digest: %s\n", keyID, f.tenant, attDigest)
+	if attID != "" {
+		fmt.Fprintf(e.stdout, "github attestation id: %s\n", attID)
+	}
+	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
 	return nil
 }

@@ -64,28 +64,13 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	if tag == "" {
 		return usagef("no release: pass --tag TAG")
 	}
-	if repo == "" {
-		repo = e.getenv("GITHUB_REPOSITORY")
-	}
-	owner, name, ok := strings.Cut(repo, "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return usagef("--repo %q: want owner/name (default $GITHUB_REPOSITORY)", repo)
-	}
-	token := e.getenv("GITHUB_TOKEN")
-	if token == "" {
-		return usagef("no GitHub token: set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}, with permissions: contents: write)")
-	}
-	if e.inActions() {
-		a.AddMask(token)
-	}
-	if apiURL == "" {
-		apiURL = e.getenv("GITHUB_API_URL")
-	}
-	tr, err := signingTrustedRoot(e, &f) // --trusted-root, a trust export as --signing-config, or the trust cache
+	target, err := openGitHub(e, repo, apiURL, uploadURL, "contents: write")
 	if err != nil {
 		return err
 	}
-	gh, err := newGitHub(apiURL, uploadURL, token)
+	gh, owner, name := target.gh, target.owner, target.name
+	repo = owner + "/" + name
+	tr, err := signingTrustedRoot(e, &f) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
 		return err
 	}
@@ -289,6 +274,41 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 			len(failed), len(arts), strings.Join(failed, "\n  "))
 	}
 	return nil
+}
+
+// githubRepo is a repository and the client that reaches its REST API.
+type githubRepo struct {
+	gh          *github.Client
+	owner, name string
+}
+
+// openGitHub resolves the repository (repo, else $GITHUB_REPOSITORY), the API URL
+// (apiURL, else $GITHUB_API_URL, else api.github.com) and the token ($GITHUB_TOKEN,
+// masked in Actions), and makes the client. perm names the job permission the
+// command needs, for the message when the token is missing.
+func openGitHub(e *env, repo, apiURL, uploadURL, perm string) (*githubRepo, error) {
+	if repo == "" {
+		repo = e.getenv("GITHUB_REPOSITORY")
+	}
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return nil, usagef("--repo %q: want owner/name (default $GITHUB_REPOSITORY)", repo)
+	}
+	token := e.getenv("GITHUB_TOKEN")
+	if token == "" {
+		return nil, usagef("no GitHub token: set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}, with permissions: %s)", perm)
+	}
+	if e.inActions() {
+		e.action().AddMask(token)
+	}
+	if apiURL == "" {
+		apiURL = e.getenv("GITHUB_API_URL")
+	}
+	gh, err := newGitHub(apiURL, uploadURL, token)
+	if err != nil {
+		return nil, err
+	}
+	return &githubRepo{gh: gh, owner: owner, name: name}, nil
 }
 
 // newGitHub makes the go-github client. Anything but api.github.com is GitHub Enterprise

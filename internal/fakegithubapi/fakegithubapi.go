@@ -5,8 +5,12 @@
 // GitHub's, refuses a request that still carries the API token), uploads on the uploads
 // path, deletes, GitHub's error bodies ({"message", "documentation_url"}, 404, 401, 422
 // already_exists) and rate limiting (403 with x-ratelimit-remaining: 0 and
-// x-ratelimit-reset; 429 with Retry-After). It serves GHES paths (/api/v3,
-// /api/uploads) and api.github.com paths alike. For tests only: it listens on loopback.
+// x-ratelimit-reset; 429 with Retry-After). It also stores artifact attestations
+// (POST /repos/{owner}/{repo}/attestations: a Sigstore bundle v0.3 with an in-toto
+// DSSE envelope, 201 {"id": N}; 422 for anything else; a 403 or 404 on demand, as for
+// a token without `attestations: write`) and lists them by subject digest. It serves
+// GHES paths (/api/v3, /api/uploads) and api.github.com paths alike. For tests only: it
+// listens on loopback.
 package fakegithubapi
 
 import (
@@ -58,6 +62,10 @@ type Server struct {
 	requests []string
 	limits   []limit
 	storage  map[string]int64 // signed storage key -> asset id
+
+	attestations []*Attestation
+	attRefusal   refusal
+	repoIDs      map[string]int64
 }
 
 type limit struct {
@@ -71,7 +79,7 @@ func Start(token string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), Token: token, MaxPerPage: 100, nextID: 1000, storage: map[string]int64{}}
+	s := &Server{URL: "http://" + ln.Addr().String(), Token: token, MaxPerPage: 100, nextID: 1000, storage: map[string]int64{}, repoIDs: map[string]int64{}}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
@@ -201,6 +209,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 
 	parts := strings.Split(strings.Trim(path, "/"), "/")
+	// repos/{o}/{r}/attestations[/{subject_digest}]
+	if !upload && len(parts) >= 4 && parts[0] == "repos" && parts[3] == "attestations" {
+		repo := parts[1] + "/" + parts[2]
+		switch {
+		case len(parts) == 4 && r.Method == http.MethodPost:
+			s.createAttestation(w, r, repo)
+		case len(parts) == 5 && r.Method == http.MethodGet:
+			s.listAttestations(w, repo, parts[4])
+		default:
+			ghError(w, http.StatusNotFound, "Not Found", attDocs)
+		}
+		return
+	}
 	// repos/{o}/{r}/releases/...
 	if len(parts) < 5 || parts[0] != "repos" || parts[3] != "releases" {
 		ghError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
