@@ -184,7 +184,7 @@ func (a *Authority) respond(dst, reqDER []byte, client string) ([]byte, *Issued,
 
 // parse applies RFC 3161 section 2.4.1 to a request.
 func (a *Authority) parse(der []byte) (*timestamp.Request, *Refusal) {
-	req, err := timestamp.ParseRequest(der)
+	req, err := a.parseRequest(der)
 	if err != nil {
 		var pe timestamp.ParseError
 		if errors.As(err, &pe) && strings.Contains(string(pe), "unknown hash function") {
