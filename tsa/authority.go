@@ -137,11 +137,13 @@ type Issued struct {
 // with a DER TimeStampResp: a token, or a rejection with a failInfo. It never fails
 // silently: the error is the *Refusal behind a rejection, or nil for a token.
 func (a *Authority) Respond(reqDER []byte, client string) ([]byte, error) {
-	resp, _, err := a.respond(reqDER, client)
+	resp, _, err := a.respond(nil, reqDER, client)
 	return resp, err
 }
 
-func (a *Authority) respond(reqDER []byte, client string) ([]byte, *Issued, error) {
+// respond is Respond; a token is appended to dst, a refusal is a shared slice that
+// callers must not modify.
+func (a *Authority) respond(dst, reqDER []byte, client string) ([]byte, *Issued, error) {
 	req, ref := a.parse(reqDER)
 	if ref != nil {
 		return a.refuse(ref, client), nil, ref
@@ -159,7 +161,7 @@ func (a *Authority) respond(reqDER []byte, client string) ([]byte, *Issued, erro
 		nonce:   req.Nonce,
 		certReq: req.Certificates,
 	}
-	tok, err := a.enc.token(a.rand, &f)
+	tok, err := a.enc.appendToken(dst, a.rand, &f)
 	if err != nil {
 		ref := &Refusal{timestamp.SystemFailure, err.Error()}
 		return a.refuse(ref, client), nil, ref
@@ -182,7 +184,7 @@ func (a *Authority) respond(reqDER []byte, client string) ([]byte, *Issued, erro
 
 // parse applies RFC 3161 section 2.4.1 to a request.
 func (a *Authority) parse(der []byte) (*timestamp.Request, *Refusal) {
-	req, err := timestamp.ParseRequest(der)
+	req, err := a.parseRequest(der)
 	if err != nil {
 		var pe timestamp.ParseError
 		if errors.As(err, &pe) && strings.Contains(string(pe), "unknown hash function") {

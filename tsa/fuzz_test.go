@@ -1,7 +1,9 @@
 package tsa
 
 import (
+	"bytes"
 	"crypto"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"strings"
@@ -87,4 +89,64 @@ func FuzzCheckResponse(f *testing.F) {
 			t.Fatalf("untyped error %T: %v", err, err)
 		}
 	})
+}
+
+// FuzzParseRequestFast: whatever parseRequestFast accepts, timestamp.ParseRequest
+// accepts with the same fields, so the fast path changes no answer.
+func FuzzParseRequestFast(f *testing.F) {
+	policy := mustOID(DefaultPolicy)
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA1} {
+		for _, nonce := range []*big.Int{nil, big.NewInt(0), big.NewInt(-5), new(big.Int).Lsh(big.NewInt(1), 70)} {
+			for _, pol := range []asn1.ObjectIdentifier{nil, DefaultPolicy, {1, 2, 3}} {
+				_, der := request(f, []byte("seed"), h, nonce, pol)
+				f.Add(der)
+				r := &timestamp.Request{HashAlgorithm: h, HashedMessage: make([]byte, h.Size()), Nonce: nonce, TSAPolicyOID: pol}
+				der, err := r.Marshal()
+				if err != nil {
+					f.Fatal(err)
+				}
+				f.Add(der)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		fast, ok := parseRequestFast(der, policy)
+		if !ok {
+			return
+		}
+		slow, err := timestamp.ParseRequest(der)
+		if err != nil {
+			t.Fatalf("fast path accepted what timestamp.ParseRequest refuses (%v): %x", err, der)
+		}
+		if fast.HashAlgorithm != slow.HashAlgorithm || !bytes.Equal(fast.HashedMessage, slow.HashedMessage) ||
+			fast.Certificates != slow.Certificates || !fast.TSAPolicyOID.Equal(slow.TSAPolicyOID) ||
+			(fast.Nonce == nil) != (slow.Nonce == nil) || fast.Nonce != nil && fast.Nonce.Cmp(slow.Nonce) != 0 ||
+			len(slow.Extensions) != 0 {
+			t.Fatalf("fast path %+v, timestamp.ParseRequest %+v: %x", fast, slow, der)
+		}
+	})
+}
+
+// TestParseRequestFastTakesClientRequests: the requests cachet's client, openssl and
+// bench/tsaload send take the fast path (with no policy or this authority's), and a
+// request with another policy does not.
+func TestParseRequestFastTakesClientRequests(t *testing.T) {
+	policy := mustOID(DefaultPolicy)
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		for _, pol := range []asn1.ObjectIdentifier{nil, DefaultPolicy} {
+			want, der := request(t, []byte("data"), h, randomNonce(t), pol)
+			got, ok := parseRequestFast(der, policy)
+			if !ok {
+				t.Fatalf("%v policy %v: not on the fast path", h, pol)
+			}
+			if got.HashAlgorithm != h || !bytes.Equal(got.HashedMessage, want.HashedMessage) || got.Nonce.Cmp(want.Nonce) != 0 ||
+				!got.Certificates || !got.TSAPolicyOID.Equal(pol) {
+				t.Fatalf("%v policy %v: got %+v", h, pol, got)
+			}
+		}
+	}
+	_, der := request(t, []byte("data"), crypto.SHA256, nil, asn1.ObjectIdentifier{1, 2, 3})
+	if _, ok := parseRequestFast(der, policy); ok {
+		t.Fatal("another policy took the fast path")
+	}
 }
