@@ -162,14 +162,7 @@ func TestRekorV2SignVerifies(t *testing.T) {
 	t.Run("cosign-signs", func(t *testing.T) {
 		art := filepath.Join(ws, "by-cosign.bin")
 		writeFile(t, art, "cosign into a tiles log\n")
-		tok := strings.TrimPrefix(mintToken(t, ws, nil), "@")
-		home := t.TempDir()
-		cs := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
-			"sign-blob", "--yes", "--identity-token", tok, "--signing-config", stack["CACHET_STACK_SIGNING_CONFIG_V2"],
-			"--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--bundle", art+".sigstore.json", art)
-		if cs.code != 0 {
-			t.Fatalf("cosign sign-blob: %s", cs.stderr)
-		}
+		cosignSignBlob(t, ws, stack["CACHET_STACK_SIGNING_CONFIG_V2"], art)
 		if e := readBundle(t, art+".sigstore.json").VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
 			t.Fatalf("cosign did not write a Rekor v2 entry: %+v", e)
 		}

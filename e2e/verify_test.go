@@ -9,6 +9,20 @@ import (
 	"testing"
 )
 
+// cosignSignBlob signs art with cosign v3 through a signing config of the stack, with a
+// token minted by the fake issuer; the bundle goes to ART.sigstore.json.
+func cosignSignBlob(t *testing.T, ws, signingConfig, art string) {
+	t.Helper()
+	tok := strings.TrimPrefix(mintToken(t, ws, nil), "@")
+	home := t.TempDir()
+	cs := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
+		"sign-blob", "--yes", "--identity-token", tok, "--signing-config", signingConfig,
+		"--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--bundle", art+".sigstore.json", art)
+	if cs.code != 0 {
+		t.Fatalf("cosign sign-blob: %s", cs.stderr)
+	}
+}
+
 // TestVerifyActionOnCachetAndCosignBundles: cachet verify accepts bundles made on the
 // stack by cachet sign and by cosign sign-blob, reports a tampered one with its reason,
 // writes the Actions outputs, the job summary and the JSON report, and exits non-zero.
@@ -22,14 +36,7 @@ func TestVerifyActionOnCachetAndCosignBundles(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("sign: %s", r.stderr)
 	}
-	tok := strings.TrimPrefix(mintToken(t, ws, nil), "@")
-	home := t.TempDir()
-	cs := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
-		"sign-blob", "--yes", "--identity-token", tok, "--signing-config", stack["CACHET_STACK_SIGNING_CONFIG"],
-		"--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--bundle", c+".sigstore.json", c)
-	if cs.code != 0 {
-		t.Fatalf("cosign sign-blob: %s", cs.stderr)
-	}
+	cosignSignBlob(t, ws, stack["CACHET_STACK_SIGNING_CONFIG"], c)
 
 	verifyArgs := []string{"verify", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
 		"--certificate-identity-regexp", `^https://github\.com/octo-org/octo-repo/\.github/workflows/release\.yml@refs/heads/main$`,
