@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,6 +100,7 @@ func TestHSMSignThenCosignVerifies(t *testing.T) {
 		{"rsa2048 pkcs1v15", "rsa2048", nil, false, true},
 		{"rsa2048 pss", "rsa2048", []string{"--rsa-scheme", "pss"}, false, false},
 		{"p256 with rekor", "p256", []string{"--tlog-upload", "--rekor-url", stack["CACHET_STACK_REKOR_URL"]}, true, true},
+		{"p256 with rekor v2", "p256", []string{"--tlog-upload", "--rekor-url", stack["CACHET_STACK_REKOR_V2_URL"], "--rekor-api-version", "2"}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -138,6 +140,11 @@ func TestHSMSignThenCosignVerifies(t *testing.T) {
 			if vm.PublicKey.Hint != info[tc.obj].id || len(vm.TimestampVerificationData.Rfc3161Timestamps) != 1 || (len(vm.TlogEntries) == 1) != tc.tlog {
 				t.Fatalf("bundle: hint %q (want %q), %d timestamps, %d log entries", vm.PublicKey.Hint, info[tc.obj].id,
 					len(vm.TimestampVerificationData.Rfc3161Timestamps), len(vm.TlogEntries))
+			}
+			if slices.Contains(tc.extra, "--rekor-api-version") {
+				if e := readBundle(t, bundle).VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
+					t.Fatalf("want one Rekor v2 entry: %+v", e)
+				}
 			}
 			evs := auditEvents(t, auditLog)
 			if len(evs) != 1 || evs[0]["event"] != "codesign.signed" || evs[0]["tenant"] != "release" || evs[0]["key_id"] != info[tc.obj].id ||
