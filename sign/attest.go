@@ -11,6 +11,7 @@ import (
 	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/tlog"
+	dsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 )
 
@@ -89,22 +90,27 @@ func (p *Pipeline) attest(ctx context.Context, a Attestation, res *AttestResult)
 	if err := p.checkTimestamped(); err != nil {
 		return false, err
 	}
-	env, err := attest.Sign(p.Signer, attest.PayloadType, a.Statement)
-	if err != nil {
-		return false, err
-	}
+	var env *dsse.Envelope
 	var entries []*rekorpb.TransparencyLogEntry
-	if p.Rekor != nil {
+	err = resignOnDuplicate(func() error {
+		var err error
+		if env, err = attest.Sign(p.Signer, attest.PayloadType, a.Statement); err != nil || p.Rekor == nil {
+			return err
+		}
 		pemBytes, err := p.publicPEM()
 		if err != nil {
-			return false, err
+			return err
 		}
 		tle, err := p.Rekor.AddDSSE(ctx, tlog.DSSE{Envelope: env, PublicPEM: pemBytes})
 		if err != nil {
-			return false, err
+			return err
 		}
 		entries = append(entries, tle)
 		res.LogIndex = tle.GetLogIndex()
+		return nil
+	})
+	if err != nil {
+		return false, err
 	}
 	var stamps [][]byte
 	if p.TSA != nil {

@@ -18,7 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachet-sign/cachet/tlog"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	rekortilespb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // countingSigner records how many signatures are in flight at once.
@@ -206,5 +211,72 @@ func TestHashMatchesHashFile(t *testing.T) {
 	b, _ := HashFile(path)
 	if !bytes.Equal(a, b) {
 		t.Fatal("Hash and HashFile differ")
+	}
+}
+
+// dupLog is a Rekor v2 stand-in that answers the first n adds with ErrDuplicateV2.
+type dupLog struct {
+	dups  int
+	calls atomic.Int32
+	sigs  [][]byte
+}
+
+func (d *dupLog) Add(_ context.Context, r tlog.HashedRekord) (*rekorpb.TransparencyLogEntry, error) {
+	n := int(d.calls.Add(1))
+	d.sigs = append(d.sigs, r.Signature)
+	if n <= d.dups {
+		return nil, fmt.Errorf("%w: an equivalent entry already exists", tlog.ErrDuplicateV2)
+	}
+	body, err := protojson.Marshal(&rekortilespb.Entry{Kind: "hashedrekord", ApiVersion: "0.0.2", Spec: &rekortilespb.Spec{
+		Spec: &rekortilespb.Spec_HashedRekordV002{HashedRekordV002: &rekortilespb.HashedRekordLogEntryV002{
+			Signature: &rekortilespb.Signature{Content: r.Signature},
+			Data:      &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: r.Digest}}}}})
+	if err != nil {
+		return nil, err
+	}
+	return &rekorpb.TransparencyLogEntry{LogIndex: 7, LogId: &protocommon.LogId{KeyId: []byte("log")},
+		KindVersion:       &rekorpb.KindVersion{Kind: "hashedrekord", Version: "0.0.2"},
+		InclusionProof:    &rekorpb.InclusionProof{LogIndex: 7, TreeSize: 8, RootHash: make([]byte, 32), Checkpoint: &rekorpb.Checkpoint{Envelope: "cp"}},
+		CanonicalizedBody: body}, nil
+}
+
+func (d *dupLog) AddDSSE(context.Context, tlog.DSSE) (*rekorpb.TransparencyLogEntry, error) {
+	return nil, errors.New("not used")
+}
+
+func (d *dupLog) IntegratedTime() bool { return true }
+
+// TestSignResignsOnDuplicate: a v2 log's 409 is answered by signing again, once, with a
+// new signature; a second 409 fails the subject with the reason.
+func TestSignResignsOnDuplicate(t *testing.T) {
+	for _, tc := range []struct {
+		dups  int
+		calls int32
+		ok    bool
+	}{{0, 1, true}, {1, 2, true}, {2, 2, false}} {
+		t.Run(fmt.Sprint(tc.dups), func(t *testing.T) {
+			p, _ := keyPipeline(t)
+			l := &dupLog{dups: tc.dups}
+			p.Rekor = l
+			dir := t.TempDir()
+			art := filepath.Join(dir, "a.bin")
+			if err := os.WriteFile(art, []byte("artifact"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res := p.Sign(context.Background(), Subject{Name: "a.bin", Path: art, Bundle: art + ".sigstore.json"})
+			if l.calls.Load() != tc.calls {
+				t.Fatalf("%d adds, want %d", l.calls.Load(), tc.calls)
+			}
+			if len(l.sigs) == 2 && bytes.Equal(l.sigs[0], l.sigs[1]) {
+				t.Fatal("signed again with the same signature")
+			}
+			_, statErr := os.Stat(art + ".sigstore.json")
+			if tc.ok != (res.Err == nil) || tc.ok != (statErr == nil) {
+				t.Fatalf("result %v, bundle %v; want ok=%v", res.Err, statErr, tc.ok)
+			}
+			if !tc.ok && !errors.Is(res.Err, tlog.ErrDuplicateV2) {
+				t.Fatalf("error %v, want ErrDuplicateV2", res.Err)
+			}
+		})
 	}
 }

@@ -158,15 +158,19 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 			return &refusal{err}
 		}
 	}
-	sig, err := p.Signer.Sign(rand.Reader, digest, crypto.SHA256)
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
-	}
 	if err := p.checkTimestamped(); err != nil {
 		return err
 	}
+	var sig []byte
 	var entries []*rekorpb.TransparencyLogEntry
-	if p.Rekor != nil {
+	err := resignOnDuplicate(func() error {
+		var err error
+		if sig, err = p.Signer.Sign(rand.Reader, digest, crypto.SHA256); err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
+		if p.Rekor == nil {
+			return nil
+		}
 		pemBytes, err := p.publicPEM()
 		if err != nil {
 			return err
@@ -177,6 +181,10 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 		}
 		entries = append(entries, tle)
 		res.LogIndex = tle.GetLogIndex()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	var stamps [][]byte
 	if p.TSA != nil {
@@ -197,6 +205,18 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 		return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
 	}
 	return bundle.WriteFile(s.Bundle, b)
+}
+
+// resignOnDuplicate runs signAndLog again, once, when a Rekor v2 log answers that it
+// already holds the entry (a retried request whose first answer was lost, on a log with
+// anti-spam): the v2 API cannot fetch that entry, and a new signature (ECDSA signatures
+// are randomised; RSA PKCS#1 v1.5 ones are not, so they fail again) is a new entry.
+func resignOnDuplicate(signAndLog func() error) error {
+	err := signAndLog()
+	if errors.Is(err, tlog.ErrDuplicateV2) {
+		err = signAndLog()
+	}
+	return err
 }
 
 // checkTimestamped refuses a log without signed entry times (Rekor v2) when the run
