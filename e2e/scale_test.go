@@ -76,23 +76,7 @@ func TestScaleFaultsEverySubjectAccountedFor(t *testing.T) {
 	if rs.Faults() < 10 || rs.DropsAfter == 0 || rs.Upstream[409] == 0 || ts.Faults() == 0 {
 		t.Fatalf("faults not exercised: rekor %+v (409s %d), tsa %+v", rs, rs.Upstream[409], ts)
 	}
-	// Every artifact is reported exactly once, as signed or not signed.
-	failed := map[string]bool{}
-	for _, a := range arts {
-		signedLine := strings.Contains(r.stderr, "signed "+a+" -> ")
-		notLine := strings.Contains(r.stderr, "not signed "+a+": ")
-		_, statErr := os.Stat(a + ".sigstore.json")
-		switch {
-		case notLine && statErr == nil:
-			t.Fatalf("%s: reported not signed, but a bundle exists", a)
-		case notLine:
-			failed[a] = true
-		case signedLine && statErr != nil:
-			t.Fatalf("%s: reported signed, no bundle: %v", a, statErr)
-		case !signedLine:
-			t.Fatalf("%s: not accounted for in the output:\n%s", a, r.stderr)
-		}
-	}
+	failed := accountedFor(t, r, arts)
 	if !failed[poisoned] {
 		t.Fatalf("the artifact Rekor always refuses is not reported failed:\n%s", r.stderr)
 	}
@@ -142,9 +126,39 @@ func TestScaleFaultsEverySubjectAccountedFor(t *testing.T) {
 	}
 
 	// cosign verifies every bundle, those of run 1 and those of run 2.
+	cosignVerifyAll(t, ws, arts)
+	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
+
+// accountedFor checks that a signing run reported every artifact exactly once, as signed
+// (with its bundle) or not signed (without one), and returns the failed ones.
+func accountedFor(t *testing.T, r result, arts []string) map[string]bool {
+	t.Helper()
+	failed := map[string]bool{}
+	for _, a := range arts {
+		signedLine := strings.Contains(r.stderr, "signed "+a+" -> ")
+		notLine := strings.Contains(r.stderr, "not signed "+a+": ")
+		_, statErr := os.Stat(a + ".sigstore.json")
+		switch {
+		case notLine && statErr == nil:
+			t.Fatalf("%s: reported not signed, but a bundle exists", a)
+		case notLine:
+			failed[a] = true
+		case signedLine && statErr != nil:
+			t.Fatalf("%s: reported signed, no bundle: %v", a, statErr)
+		case !signedLine:
+			t.Fatalf("%s: not accounted for in the output:\n%s", a, r.stderr)
+		}
+	}
+	return failed
+}
+
+// cosignVerifyAll has cosign verify every artifact's bundle, four at a time.
+func cosignVerifyAll(t *testing.T, ws string, arts []string) {
+	t.Helper()
 	iss := stack["CACHET_STACK_OIDC_ISSUER"]
 	var wg sync.WaitGroup
-	errs := make(chan string, n)
+	errs := make(chan string, len(arts))
 	sem := make(chan struct{}, 4)
 	for _, a := range arts {
 		wg.Go(func() {
@@ -160,7 +174,63 @@ func TestScaleFaultsEverySubjectAccountedFor(t *testing.T) {
 	for e := range errs {
 		t.Error("cosign rejected", e)
 	}
-	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestScaleFaultsRekorV2 is the fault run against the Rekor v2 (rekor-tiles) log: 30
+// artifacts through a proxy that drops connections (before the log sees a request, and
+// after it made the entry, so the retry meets rekor-tiles' 409 and cachet signs again),
+// delays, and answers 429 and 500.
+// Every artifact is accounted for; a re-run without faults completes the rest; cosign
+// verifies every bundle.
+func TestScaleFaultsRekorV2(t *testing.T) {
+	const n = 30
+	ws := t.TempDir()
+	dist := filepath.Join(ws, "dist")
+	if err := os.Mkdir(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var arts []string
+	for i := range n {
+		p := filepath.Join(dist, fmt.Sprintf("v2-%02d.bin", i))
+		writeFile(t, p, fmt.Sprintf("rekor v2 artifact %d %d\n", i, time.Now().UnixNano()))
+		arts = append(arts, p)
+	}
+	proxy, err := faultproxy.Start(stack["CACHET_STACK_REKOR_V2_URL"], faultproxy.Config{
+		Seed: 21, Drop: 0.1, DropAfter: 0.1, TooMany: 0.1, ServerError: 0.1, Delay: 0.1, DelayMax: 300 * time.Millisecond,
+		RetryAfter: "1", MaxFaults: 100,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	args := []string{"sign", "--audit-log", filepath.Join(ws, "audit.jsonl"), "--parallel", "16", "--progress", "none",
+		"--fulcio-url", stack["CACHET_STACK_FULCIO_URL"], "--rekor-url", proxy.URL, "--rekor-api-version", "2",
+		"--timestamp-server-url", stack["CACHET_STACK_TSA_URL"] + "/api/v1/timestamp",
+		"--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], dist}
+	r := run(t, ws, jobEnv(t, ws), cachetBin, args...)
+	ps := proxy.Stats()
+	t.Logf("run 1: exit %d; proxy %+v", r.code, ps)
+	if ps.Faults() < 5 || ps.DropsAfter == 0 || ps.Upstream[409] == 0 {
+		t.Fatalf("faults not exercised: %+v", ps)
+	}
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	failed := accountedFor(t, r, arts)
+	if (r.code == 0) != (len(failed) == 0) {
+		t.Fatalf("exit %d with %d failed", r.code, len(failed))
+	}
+	proxy.SetConfig(faultproxy.Config{})
+	r = run(t, ws, jobEnv(t, ws), cachetBin, args...)
+	if want := fmt.Sprintf("%d signed, %d kept, 0 failed of %d", len(failed), n-len(failed), n); r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("re-run: exit %d, want %q:\n%s", r.code, want, r.stderr)
+	}
+	for _, a := range arts {
+		if e := readBundle(t, a+".sigstore.json").VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
+			t.Fatalf("%s: want one Rekor v2 entry: %+v", a, e)
+		}
+	}
+	cosignVerifyAll(t, ws, arts)
 }
 
 // TestScaleChecksumsResumeReplacesForeign signs by digest from a sha256sum file (the
