@@ -10,7 +10,8 @@ import (
 	"runtime"
 	"sync"
 
-	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/cachet-sign/cachet/bundle"
+	"github.com/cachet-sign/cachet/internal/regfile"
 )
 
 // RunOptions say how SignAll spreads the work.
@@ -47,8 +48,12 @@ var hashBufs = sync.Pool{New: func() any { b := make([]byte, HashBufferSize); re
 
 // Hash streams path through SHA-256 with a pooled 1 MiB buffer: fewer read calls than
 // io.Copy's 32 KiB, constant memory whatever the size.
-func Hash(path string) ([]byte, error) {
-	f, err := os.Open(path)
+func Hash(path string) ([]byte, error) { return HashContext(context.Background(), path) }
+
+// HashContext is Hash stopping when ctx ends. Only a regular file is read: a FIFO, a
+// device or a socket is refused when opened, without blocking.
+func HashContext(ctx context.Context, path string) ([]byte, error) {
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +61,7 @@ func Hash(path string) ([]byte, error) {
 	bp := hashBufs.Get().(*[]byte)
 	defer hashBufs.Put(bp)
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, onlyReader{f}, *bp); err != nil {
+	if _, err := io.CopyBuffer(h, regfile.Reader(ctx, f), *bp); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return h.Sum(nil), nil
@@ -115,7 +120,7 @@ func (p *Pipeline) SignAll(ctx context.Context, subjects []Subject, o RunOptions
 					j.s.Name = j.s.Path
 				}
 				if j.s.Digest == nil {
-					d, err := Hash(j.s.Path)
+					d, err := HashContext(ctx, j.s.Path)
 					if err != nil {
 						// Sign hashes again, fails the same way, and audits the failure.
 						done(j.i, Outcome{Result: p.Sign(ctx, j.s)})
@@ -194,7 +199,7 @@ func (p *Pipeline) Existing(path string, digest []byte) (int64, error) {
 			return -1, fmt.Errorf("%w: the signing policy refuses its digest", ErrNotKept)
 		}
 	}
-	b, err := sgbundle.LoadJSONFromPath(path)
+	b, err := bundle.Read(path)
 	if err != nil {
 		return -1, fmt.Errorf("%w: %v", ErrNotKept, err)
 	}

@@ -17,8 +17,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
@@ -66,19 +64,8 @@ type Result struct {
 	Err      error
 }
 
-// HashFile streams path through SHA-256.
-func HashFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return h.Sum(nil), nil
-}
+// HashFile streams path, a regular file, through SHA-256.
+func HashFile(path string) ([]byte, error) { return HashContext(context.Background(), path) }
 
 // Sign runs the pipeline for one subject. On error no bundle is written.
 func (p *Pipeline) Sign(ctx context.Context, s Subject) Result {
@@ -145,7 +132,7 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 	digest := s.Digest
 	if digest == nil {
 		var err error
-		if digest, err = HashFile(s.Path); err != nil {
+		if digest, err = HashContext(ctx, s.Path); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cachet-sign/cachet/internal/inputerr"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
@@ -85,7 +87,7 @@ func Parse(data []byte) (*Material, error) {
 		MediaType string `json:"mediaType"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("not a trust envelope, trusted root or signing config: %w", err)
+		return nil, fmt.Errorf("not a trust envelope, trusted root or signing config: %s", inputerr.Describe(err))
 	}
 	m := &Material{}
 	var err error
@@ -93,7 +95,7 @@ func Parse(data []byte) (*Material, error) {
 	case MediaType:
 		var env Envelope
 		if err := json.Unmarshal(data, &env); err != nil {
-			return nil, fmt.Errorf("trust envelope: %w", err)
+			return nil, fmt.Errorf("trust envelope: %s", inputerr.Describe(err))
 		}
 		if len(env.TrustedRoot) == 0 || string(env.TrustedRoot) == "null" {
 			return nil, errors.New("trust envelope: no trusted root")
@@ -102,37 +104,43 @@ func Parse(data []byte) (*Material, error) {
 			return nil, err
 		}
 		if m.TrustedRoot, err = root.NewTrustedRootFromJSON(m.TrustedRootJSON); err != nil {
-			return nil, fmt.Errorf("trust envelope: trusted root: %w", err)
+			return nil, fmt.Errorf("trust envelope: trusted root: %s", inputerr.Describe(err))
 		}
 		if len(env.SigningConfig) > 0 && string(env.SigningConfig) != "null" {
 			if m.SigningConfigJSON, err = checked(env.SigningConfig, env.Digests["signingConfig"], "signingConfig"); err != nil {
 				return nil, err
 			}
 			if m.SigningConfig, err = root.NewSigningConfigFromJSON(m.SigningConfigJSON); err != nil {
-				return nil, fmt.Errorf("trust envelope: signing config: %w", err)
+				return nil, fmt.Errorf("trust envelope: signing config: %s", inputerr.Describe(err))
 			}
 		} else if env.Digests["signingConfig"] != "" {
 			return nil, fmt.Errorf("%w (signingConfig removed)", ErrDigestMismatch)
 		}
 	case TrustedRootMediaType:
 		if m.TrustedRoot, err = root.NewTrustedRootFromJSON(data); err != nil {
-			return nil, fmt.Errorf("trusted root: %w", err)
+			return nil, fmt.Errorf("trusted root: %s", inputerr.Describe(err))
 		}
 		m.TrustedRootJSON = data
 	case SigningConfigMediaType:
 		if m.SigningConfig, err = root.NewSigningConfigFromJSON(data); err != nil {
-			return nil, fmt.Errorf("signing config: %w", err)
+			return nil, fmt.Errorf("signing config: %s", inputerr.Describe(err))
 		}
 		m.SigningConfigJSON = data
 	default:
-		return nil, fmt.Errorf("media type %q: want %s, %s or %s", head.MediaType, MediaType, TrustedRootMediaType, SigningConfigMediaType)
+		// The media type is not quoted: the file may not be what its name says.
+		return nil, fmt.Errorf("its media type is none of %s, %s or %s", MediaType, TrustedRootMediaType, SigningConfigMediaType)
 	}
 	return m, nil
 }
 
-// ReadFile parses the trust file at path (see Parse).
+// MaxFileSize bounds a trust file: the public-good trusted root is about 10 KiB, and
+// an instance with many keys and a long history is still far below this.
+const MaxFileSize = 4 << 20
+
+// ReadFile parses the trust file at path (see Parse): a regular file of at most
+// MaxFileSize bytes.
 func ReadFile(path string) (*Material, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.ReadFile(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

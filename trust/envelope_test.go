@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cachet-sign/cachet/internal/regfile"
 )
 
 const vectorRoot = "../testdata/verify/trusted_root.json"
@@ -145,4 +148,34 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("parsed to nothing without an error")
 		}
 	})
+}
+
+func TestReadFileRefusesSpecialFilesAndNeverQuotes(t *testing.T) {
+	td := t.TempDir()
+	tok := filepath.Join(td, "token")
+	const secret = "eyJhbGciOiJSUzI1NiJ9.SECRET"
+	for name, data := range map[string]string{
+		"raw token":    secret,
+		"media type":   `{"mediaType": "` + secret + `"}`,
+		"trusted root": `{"mediaType": "` + TrustedRootMediaType + `", "tlogs": "` + secret + `"}`,
+		"envelope":     `{"mediaType": "` + MediaType + `", "trustedRoot": "` + secret + `"}`,
+	} {
+		if err := os.WriteFile(tok, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadFile(tok)
+		if err == nil || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "eyJ") {
+			t.Errorf("%s: ReadFile = %v, want an error that does not quote the file", name, err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ReadFile("/dev/zero"); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, regfile.ErrNotRegular) {
+			t.Fatalf("ReadFile(/dev/zero) = %v, want ErrNotRegular", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadFile(/dev/zero) still reading after 5 s")
+	}
 }

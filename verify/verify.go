@@ -15,12 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/cachet-sign/cachet/bundle"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -97,7 +98,7 @@ type Verifier struct {
 }
 
 // MaxBundleSize bounds a bundle file; bundles are a few KiB.
-const MaxBundleSize = 16 << 20
+const MaxBundleSize = bundle.MaxSize
 
 // New prepares a verifier for trusted material tm and policy p.
 func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
@@ -152,44 +153,40 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb}, nil
 }
 
-// HashFile streams a file through SHA-256; memory does not grow with its size.
-func HashFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// HashFile streams a regular file through SHA-256; memory does not grow with its size.
+// A FIFO, a device or a socket is refused when opened, without blocking, and the read
+// stops when ctx ends.
+func HashFile(ctx context.Context, path string) ([]byte, error) {
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
-	if _, err := io.CopyBuffer(h, f, buf); err != nil {
+	if _, err := io.CopyBuffer(h, regfile.Reader(ctx, f), buf); err != nil {
 		return nil, err
 	}
 	return h.Sum(nil), nil
 }
 
-// LoadBundle reads and validates a bundle file.
+// LoadBundle reads and validates a bundle file (bundle.Read: a regular file, at most
+// MaxBundleSize bytes; errors never quote its content).
 func LoadBundle(path string) (*sgbundle.Bundle, error) {
-	st, err := os.Stat(path)
+	b, err := bundle.Read(path)
 	if err != nil {
-		return nil, fail(ReasonBundle, "%v", err)
+		return nil, &Error{ReasonBundle, err}
 	}
-	if st.Size() > MaxBundleSize {
-		return nil, fail(ReasonBundle, "%s is %d bytes, more than a bundle can be", path, st.Size())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fail(ReasonBundle, "%v", err)
-	}
-	return ParseBundle(data)
+	return b, nil
 }
 
-// ParseBundle decodes and validates bundle JSON.
+// ParseBundle decodes and validates bundle JSON; its errors never quote the input.
 func ParseBundle(data []byte) (*sgbundle.Bundle, error) {
-	var b sgbundle.Bundle
-	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, fail(ReasonBundle, "not a valid Sigstore bundle: %v", err)
+	b, err := bundle.Parse(data)
+	if err != nil {
+		return nil, &Error{ReasonBundle, err}
 	}
-	return &b, nil
+	return b, nil
 }
 
 // Verify checks one subject.
@@ -218,7 +215,7 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 	digest := s.Digest
 	if digest == nil {
 		var err error
-		if digest, err = HashFile(s.Path); err != nil {
+		if digest, err = HashFile(ctx, s.Path); err != nil {
 			return fail(ReasonArtifact, "%v", err)
 		}
 	}

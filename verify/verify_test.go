@@ -72,7 +72,7 @@ func TestGoodBundlesVerify(t *testing.T) {
 				t.Fatalf("result = %+v", r)
 			}
 			// The same by digest, for an artifact we don't have.
-			d, _ := HashFile(filepath.Join(td, "artifact.txt"))
+			d, _ := HashFile(t.Context(), filepath.Join(td, "artifact.txt"))
 			r = ver.Verify(t.Context(), Subject{Digest: d, Bundle: filepath.Join(td, b)})
 			if !r.Verified {
 				t.Fatalf("by digest: %s", r.Error)

@@ -79,7 +79,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	} else if predType != attest.SLSAProvenanceV1 {
 		return usagef("--predicate-path is required for predicate type %s (only SLSA provenance is generated)", predType)
 	}
-	paths, err := expandArtifacts(append(append([]string{}, f.subjectPaths...), fs.Args()...))
+	paths, err := expandArtifacts(append(append([]string{}, f.subjectPaths...), fs.Args()...), false, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		if !st.Mode().IsRegular() {
 			return usagef("subject %s is not a regular file", p)
 		}
-		d, err := sign.HashFile(p)
+		d, err := sign.HashContext(ctx, p)
 		if err != nil {
 			return usagef("subject %s: %v", p, err)
 		}

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cachet-sign/cachet/internal/regfile"
 
 	"github.com/sethvargo/go-githubactions"
 )
@@ -62,28 +68,67 @@ func splitLines(v string) []string {
 	return out
 }
 
-// expandArtifacts resolves paths and globs; a glob that matches nothing is an error.
-func expandArtifacts(patterns []string) ([]string, error) {
+// expandArtifacts resolves paths and globs. A path given by name is kept as it is: the
+// caller checks it is a regular file, following a symbolic link (the user named it). A
+// glob takes only what a directory walk would: regular files, not symbolic links (a link
+// can point anywhere, /dev/zero or a file outside the tree), not bundles
+// (*.sigstore.json, the previous run's output). Other matches are skipped, with a line on
+// warn saying why, except bundles, which are expected beside their artifacts. With dirs,
+// a matched directory is kept for the caller to walk (sign); without, it is skipped. A
+// glob left with nothing is an error.
+func expandArtifacts(patterns []string, dirs bool, warn io.Writer) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	for _, p := range patterns {
-		matches := []string{p}
-		if strings.ContainsAny(p, "*?[") {
-			m, err := filepath.Glob(p)
-			if err != nil {
-				return nil, usagef("bad glob %q: %v", p, err)
-			}
-			if len(m) == 0 {
-				return nil, usagef("glob %q matches no file", p)
-			}
-			matches = m
+	add := func(m string) {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
 		}
+	}
+	for _, p := range patterns {
+		if !strings.ContainsAny(p, "*?[") {
+			add(p)
+			continue
+		}
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			return nil, usagef("bad glob %q: %v", p, err)
+		}
+		if len(matches) == 0 {
+			return nil, usagef("glob %q matches no file", p)
+		}
+		n := 0
 		for _, m := range matches {
-			if !seen[m] {
-				seen[m] = true
-				out = append(out, m)
+			st, err := os.Lstat(m)
+			switch {
+			case err != nil:
+				fmt.Fprintf(warn, "skipped %s: %v\n", m, errors.Unwrap(err))
+			case st.Mode().IsRegular() && strings.HasSuffix(m, bundleSuffix):
+			case st.Mode().IsRegular(), dirs && st.IsDir():
+				add(m)
+				n++
+			case st.Mode()&fs.ModeSymlink != 0:
+				fmt.Fprintf(warn, "skipped %s: a symbolic link (a glob takes regular files only; name the link itself to use its target)\n", m)
+			default:
+				fmt.Fprintf(warn, "skipped %s: %s, not a regular file\n", m, regfile.Kind(st.Mode()))
 			}
+		}
+		if n == 0 {
+			return nil, usagef("glob %q matches no regular file (bundles, symbolic links and special files are skipped)", p)
 		}
 	}
 	return out, nil
+}
+
+// checkArtifact refuses a named artifact that is not a regular file once symbolic links
+// are followed: a FIFO would block the run, a device never ends.
+func checkArtifact(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return usagef("artifact %s: %v", p, errors.Unwrap(err))
+	}
+	if !st.Mode().IsRegular() {
+		return usagef("artifact %s is %s: only regular files are artifacts", p, regfile.Kind(st.Mode()))
+	}
+	return nil
 }

@@ -126,7 +126,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	defer cancel()
 
 	// 1. Inputs, all checked before any network call.
-	paths, err := expandArtifacts(append(append([]string{}, f.artifacts...), fs.Args()...))
+	paths, err := expandArtifacts(append(append([]string{}, f.artifacts...), fs.Args()...), true, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -565,12 +565,8 @@ func planSubjects(paths []string, bundlePath, outDir string) ([]sign.Subject, er
 	taken := map[string]string{}
 	var out []sign.Subject
 	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, usagef("artifact %s: %v", p, errors.Unwrap(err))
-		}
-		if !st.Mode().IsRegular() {
-			return nil, usagef("artifact %s is not a regular file", p)
+		if err := checkArtifact(p); err != nil {
+			return nil, err
 		}
 		b := p + ".sigstore.json"
 		switch {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/verify"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -49,11 +50,18 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.p.BuilderID, "builder-id", "", "SLSA provenance: builder id required (default: --workflow, else the signing workflow)")
 }
 
+// Limits of the small files verify reads whole: a policy is a few lines, a PEM public
+// key (even RSA 8192 or a short chain of them) a few KiB.
+const (
+	maxPolicyFile = 1 << 20
+	maxKeyFile    = 64 << 10
+)
+
 // build merges the policy file and the flags (flags win) and loads the trusted root.
 func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.TrustedMaterial, error) {
 	p := &verify.Policy{}
 	if f.policyFile != "" {
-		data, err := os.ReadFile(f.policyFile)
+		data, err := regfile.ReadFile(f.policyFile, maxPolicyFile)
 		if err != nil {
 			return nil, nil, usagef("--policy: %v", err)
 		}
@@ -92,7 +100,7 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 		p.SkipTlog = f.skipTlog
 	}
 	if f.keyFile != "" {
-		b, err := os.ReadFile(f.keyFile)
+		b, err := regfile.ReadFile(f.keyFile, maxKeyFile)
 		if err != nil {
 			return nil, nil, usagef("--key: %v", err)
 		}
@@ -226,9 +234,17 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 			plain = append(plain, x)
 		}
 	}
-	paths, err := expandArtifacts(plain)
+	// Globs skip bundles, links and special files (expandArtifacts); a named artifact
+	// that exists must be a regular file: a FIFO would block, a device never ends. A
+	// missing one is reported with the results.
+	paths, err := expandArtifacts(plain, false, e.stderr)
 	if err != nil {
 		return err
+	}
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
+			return usagef("artifact %s is %s: only regular files are artifacts", p, regfile.Kind(st.Mode()))
+		}
 	}
 	var subjects []verify.Subject
 	for _, x := range append(paths, digests...) {

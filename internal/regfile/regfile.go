@@ -1,0 +1,113 @@
+// Package regfile opens and reads files that must be regular files: artifacts to hash,
+// and the small inputs cachet parses whole (bundles, trust files, policies, PIN and
+// checksum files).
+//
+// It refuses what is not a regular file, judged on the open file (fstat), not on the
+// name, so a symbolic link, or a file swapped after a check, cannot slip a FIFO or a
+// device in. It opens without blocking (O_NONBLOCK), so a FIFO with no writer is refused
+// at once instead of hanging the run. It never trusts the size stat reports (FIFOs and
+// devices report 0, a growing file more later): ReadFile reads through a limit and
+// refuses a file longer than it. Reader makes a long read stop when its context ends.
+package regfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// ErrNotRegular is a path that names a FIFO, a device, a socket or a directory (after
+// following symbolic links).
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is a file longer than the limit its reader allows.
+var ErrTooLarge = errors.New("file too large")
+
+// Open opens path for reading when it is a regular file. O_NONBLOCK keeps the open of a
+// FIFO from waiting for a writer; it changes nothing for reads of a regular file.
+func Open(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, Kind(st.Mode()))}
+	}
+	return f, nil
+}
+
+// ReadFile reads the regular file at path whole, refusing one longer than max bytes.
+func ReadFile(path string, max int64) ([]byte, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	if int64(len(b)) > max {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %s", ErrTooLarge, Size(max))}
+	}
+	return b, nil
+}
+
+// Kind names a file mode's type for messages: "a directory", "a FIFO", ...
+func Kind(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file"
+}
+
+// Size formats a byte count the way limits are written: 16 MiB, 4 KiB, 100 bytes.
+func Size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// Reader returns r, made to stop with ctx's error once ctx ends: it checks ctx before
+// each read, so a read of an endless or very large file ends within one buffer of a
+// cancellation.
+func Reader(ctx context.Context, r io.Reader) io.Reader { return &ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
+}
