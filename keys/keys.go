@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/cachet-sign/cachet/internal/regfile"
 )
 
 // Errors callers branch on. Every error Open returns wraps one of them.
@@ -236,7 +238,7 @@ func (p pssSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]b
 // openFile reads an unencrypted PEM private key: PKCS#8, SEC 1 or PKCS#1. Development
 // only: on a runner the key belongs in an HSM.
 func openFile(path string) (crypto.Signer, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.ReadFile(path, maxKeyFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: no such file", ErrKeyNotFound)
@@ -277,6 +279,12 @@ func openFile(path string) (crypto.Signer, error) {
 	}
 }
 
+// maxPINFile bounds a PIN file: PKCS#11 PINs are at most a few dozen bytes.
+const maxPINFile = 4 << 10
+
+// maxKeyFile bounds a PEM private key file (an RSA 8192 key is about 6 KiB).
+const maxKeyFile = 1 << 20
+
 // readPIN resolves a pin-source. The PIN never appears in an error.
 func readPIN(source string, getenv func(string) string) (string, error) {
 	switch {
@@ -290,7 +298,9 @@ func readPIN(source string, getenv func(string) string) (string, error) {
 			}
 			path = "/" + p
 		}
-		b, err := os.ReadFile(path)
+		// Bounded and regular files only: pin-source=file:/dev/zero must fail, not
+		// grow until the process is killed.
+		b, err := regfile.ReadFile(path, maxPINFile)
 		if err != nil {
 			return "", fmt.Errorf("%w: read the PIN file %s: %v", ErrPINSource, path, errors.Unwrap(err))
 		}

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseURI(t *testing.T) {
@@ -200,5 +203,29 @@ func TestNoPKCS11(t *testing.T) {
 	}
 	if !errors.Is(err, ErrNoPKCS11) || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
 		t.Fatalf("!cgo build: %v", err)
+	}
+}
+
+// TestReadPINRefusesEndlessAndSpecialFiles: pin-source=file:/dev/zero once grew until
+// the process ran out of memory, and a FIFO blocked forever.
+func TestReadPINRefusesEndlessAndSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, bytes.Repeat([]byte("7"), 4097), 0o600)
+	for _, src := range []string{"file:/dev/zero", "file:" + fifo, "file:" + big} {
+		done := make(chan error, 1)
+		go func() { _, err := readPIN(src, nil); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrPINSource) || strings.Contains(err.Error(), "777") {
+				t.Errorf("readPIN(%s) = %v, want an ErrPINSource that does not show the content", src, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("readPIN(%s) still reading after 5 s", src)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/policy"
@@ -292,14 +293,7 @@ func writeBundle(path string, data []byte) error {
 }
 
 func readPredicate(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, usagef("--predicate-path: %v", err)
-	}
-	if st.Size() > maxPredicateSize {
-		return nil, usagef("--predicate-path %s is %d bytes, more than %d", path, st.Size(), maxPredicateSize)
-	}
-	b, err := os.ReadFile(path)
+	b, err := regfile.ReadFile(path, maxPredicateSize)
 	if err != nil {
 		return nil, usagef("--predicate-path: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/tlog"
@@ -624,13 +625,20 @@ func expandDirs(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// maxChecksumsFile bounds a checksums file: a million 64-digit lines with long names.
+const maxChecksumsFile = 256 << 20
+
 func readChecksums(path string) ([]sign.Checksum, error) {
-	fh, err := os.Open(path)
+	fh, err := regfile.Open(path)
 	if err != nil {
 		return nil, usagef("--checksums: %v", err)
 	}
 	defer fh.Close()
-	sums, err := sign.ParseChecksums(fh)
+	lr := &io.LimitedReader{R: fh, N: maxChecksumsFile + 1}
+	sums, err := sign.ParseChecksums(lr)
+	if err == nil && lr.N == 0 {
+		return nil, usagef("--checksums %s is larger than %s: not a checksums file", path, regfile.Size(maxChecksumsFile))
+	}
 	if err != nil {
 		return nil, usagef("--checksums %s: %v", path, err)
 	}
@@ -683,10 +691,13 @@ func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	return tok, err
 }
 
+// maxTokenFile bounds an --identity-token @FILE; a GitHub OIDC token is about 1 KiB.
+const maxTokenFile = 64 << 10
+
 func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	if flagVal != "" {
 		if path, ok := strings.CutPrefix(flagVal, "@"); ok {
-			b, err := os.ReadFile(path)
+			b, err := regfile.ReadFile(path, maxTokenFile)
 			if err != nil {
 				return "", usagef("--identity-token: %v", err)
 			}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/trust"
 	"github.com/sethvargo/go-githubactions"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -78,13 +79,13 @@ func cmdTrustExport(args []string, e *env) error {
 	if len(pos) > 0 || trPath == "" || out == "" {
 		return usagef("usage: cachet trust export --trusted-root T [--signing-config S] --out FILE")
 	}
-	tr, err := os.ReadFile(trPath)
+	tr, err := regfile.ReadFile(trPath, trust.MaxFileSize)
 	if err != nil {
 		return usagef("--trusted-root: %v", err)
 	}
 	var sc []byte
 	if scPath != "" {
-		if sc, err = os.ReadFile(scPath); err != nil {
+		if sc, err = regfile.ReadFile(scPath, trust.MaxFileSize); err != nil {
 			return usagef("--signing-config: %v", err)
 		}
 	}
@@ -148,7 +149,7 @@ func cmdTrustRefresh(args []string, e *env) error {
 	}
 	var anchor []byte
 	if rootPath != "" {
-		if anchor, err = os.ReadFile(rootPath); err != nil {
+		if anchor, err = regfile.ReadFile(rootPath, trust.MaxFileSize); err != nil {
 			return usagef("--tuf-root: %v", err)
 		}
 	}
