@@ -7,6 +7,7 @@
 //	1  failure: a service, an artifact or a verification failed
 //	2  usage: bad flags or inputs (a missing file, a glob that matches nothing)
 //	3  refused: the identity token or the expectations do not allow signing
+//	130, 143  interrupted by SIGINT or SIGTERM (128 + the signal's number)
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
 )
@@ -59,10 +61,73 @@ func (r *refusedError) Error() string { return r.err.Error() }
 func (r *refusedError) Unwrap() error { return r.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
+	ctx, stop := notifyInterrupt(context.Background())
+	e := &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, os.Args[1:], e) }()
+	var code int
+	select {
+	case code = <-done:
+	case <-ctx.Done():
+		// Every long operation sees ctx (reads, network calls, waits) and returns
+		// within moments; one that does not (go-tuf's fetcher takes no context) does
+		// not keep the process alive. Bundles are written to a temporary file and
+		// renamed, so even this exit leaves no partial bundle at a bundle path.
+		select {
+		case code = <-done:
+		case <-time.After(interruptGrace):
+			code = report(ctx, errors.New("the command did not stop in time; exiting"), e)
+		}
+	}
 	stop()
 	os.Exit(code)
+}
+
+// interruptGrace is how long a command may take to wind down after SIGINT or SIGTERM
+// before the process exits anyway: a CI runner that cancels a job waits a few seconds
+// before it kills, and the user at a terminal wants the prompt back now.
+const interruptGrace = 800 * time.Millisecond
+
+// interrupted is the cause of the run's context when a signal ended it.
+type interrupted struct{ sig os.Signal }
+
+func (i *interrupted) Error() string { return "interrupted (" + signalName(i.sig) + ")" }
+
+func signalName(s os.Signal) string {
+	switch s {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// exitCode is the shell's convention for a process ended by signal s: 128 + its number.
+func (i *interrupted) exitCode() int {
+	if n, ok := i.sig.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return exitFailure
+}
+
+// notifyInterrupt is signal.NotifyContext with the signal kept as the context's cause
+// (an *interrupted), so the exit message can name it.
+func notifyInterrupt(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(&interrupted{s})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
 }
 
 const usage = `usage: cachet <command> [flags]
@@ -118,18 +183,29 @@ func run(ctx context.Context, args []string, e *env) int {
 	default:
 		err = usagef("unknown command %q\n%s", args[0], usage)
 	}
-	return report(err, e)
+	return report(ctx, err, e)
 }
 
-// report is the single exit point: one annotation, one code.
-func report(err error, e *env) int {
-	if err == nil {
+// report is the single exit point: one annotation, one code. A run a signal ended is
+// reported as interrupted (exit 128 + the signal's number) whatever the command
+// returned: what it did not finish is not a success.
+func report(ctx context.Context, err error, e *env) int {
+	var intr *interrupted
+	if errors.As(context.Cause(ctx), &intr) {
+		if err == nil || errors.Is(err, intr) && err.Error() == intr.Error() {
+			err = errors.New(intr.Error())
+		} else {
+			err = fmt.Errorf("%s: %w", intr.Error(), err)
+		}
+	} else if err == nil {
 		return exitOK
 	}
 	code := exitFailure
 	var ue *usageError
 	var re *refusedError
 	switch {
+	case intr != nil:
+		code = intr.exitCode()
 	case errors.As(err, &ue):
 		code = exitUsage
 	case errors.As(err, &re):
