@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/cachet-sign/cachet/trust/publicgood"
@@ -161,7 +162,7 @@ func Resolve(o ResolveOptions) (*Resolved, error) {
 func imported(o ResolveOptions) (*Resolved, error) {
 	st, err := os.Stat(filepath.Join(o.Dir, importMarker))
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("trust cache: %w", err)
