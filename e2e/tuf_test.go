@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/trust/tuftest"
+	"sigs.k8s.io/yaml"
 )
 
 // tufSigningConfig is the stack's Rekor v2 signing config with the Rekor v1 log listed
@@ -238,5 +239,45 @@ func TestTUFRefusals(t *testing.T) {
 			}
 			t.Logf("%s: %s", tc.name, strings.TrimSpace(r.stderr))
 		})
+	}
+}
+
+// TestReadmeAdoptionSnippet: the README's adoption snippet is at most 5 lines of YAML,
+// names no trusted-root file, asks for id-token: write, and uses only inputs the sign
+// action has: what TestContainerActionsTUF runs (with the public-good defaults).
+func TestReadmeAdoptionSnippet(t *testing.T) {
+	readme := string(readAll(t, "../README.md"))
+	_, rest, ok := strings.Cut(readme, "<!-- adoption -->\n```yaml\n")
+	if !ok {
+		t.Fatal("README has no <!-- adoption --> yaml block")
+	}
+	snippet, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("unterminated adoption block")
+	}
+	if n := strings.Count(snippet, "\n"); n > 5 || n == 0 {
+		t.Fatalf("adoption snippet is %d lines, want at most 5:\n%s", n, snippet)
+	}
+	if strings.Contains(snippet, "trusted-root") || strings.Contains(snippet, "trusted_root") {
+		t.Fatalf("adoption snippet names a trusted root:\n%s", snippet)
+	}
+	var job struct {
+		Permissions map[string]string `json:"permissions"`
+		Steps       []struct {
+			Uses string            `json:"uses"`
+			With map[string]string `json:"with"`
+		} `json:"steps"`
+	}
+	if err := yaml.UnmarshalStrict([]byte(snippet), &job); err != nil {
+		t.Fatalf("adoption snippet: %v\n%s", err, snippet)
+	}
+	if job.Permissions["id-token"] != "write" || len(job.Steps) != 1 || job.Steps[0].Uses != "cachet-sign/cachet@v1" {
+		t.Fatalf("adoption snippet: %+v", job)
+	}
+	meta := readAction(t, "../action.yml")
+	for k := range job.Steps[0].With {
+		if _, ok := meta.Inputs[k]; !ok {
+			t.Errorf("adoption snippet uses input %s, which action.yml does not have", k)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,8 +44,9 @@ type signFlags struct {
 	tlogUpload                         bool
 	// Many subjects.
 	checksums, progress string
+	subjectDigests      listFlag
 	parallel            int
-	resume              bool
+	resume, showSummary bool
 	// Services from a signing config v0.2 (flags given explicitly win).
 	signingConfig string
 	set           map[string]bool // flags given on the command line or as inputs
@@ -65,6 +67,11 @@ func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 	fs.StringVar(&f.outputDir, "output-dir", "", "directory for bundles (NAME.sigstore.json)")
 	fs.Var(&f.artifacts, "artifacts", "artifact path, glob or directory (repeatable; also positional); a directory means every regular file under it, recursively, but hidden ones and *.sigstore.json")
 	fs.StringVar(&f.checksums, "checksums", "", "sign by digest the artifacts listed in this sha256sum file; bundles NAME.sigstore.json go to --output-dir (default: the file's directory)")
+	// actions/attest's names for the same things.
+	fs.Var(&f.artifacts, "subject-path", "alias of --artifacts (actions/attest's name)")
+	fs.StringVar(&f.checksums, "subject-checksums", "", "alias of --checksums (actions/attest's name)")
+	fs.Var(&f.subjectDigests, "subject-digest", "sha256:HEX of an artifact not on disk (repeatable); its bundle is HEX.sigstore.json in --output-dir (default: the working directory)")
+	fs.BoolVar(&f.showSummary, "show-summary", true, "write the job summary (in Actions)")
 	fs.BoolVar(&f.resume, "resume", true, "keep a bundle already at the bundle path when it verifies (trusted root, identity or key, digest); false signs everything again")
 	f.registerKeyMode(fs)
 }
@@ -142,17 +149,28 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	if len(paths)+len(sums) == 0 {
-		return usagef("no artifact to sign: give paths, globs, directories or --checksums FILE (cachet sign [flags] ARTIFACT...)")
+	var digests []sign.Checksum
+	for _, sd := range f.subjectDigests {
+		d, err := parseSHA256(sd)
+		if err != nil {
+			return usagef("--subject-digest %q: %v", sd, err)
+		}
+		digests = append(digests, sign.Checksum{Name: hex.EncodeToString(d), Digest: d})
 	}
-	if f.bundle != "" && len(paths)+len(sums) != 1 {
-		return usagef("--bundle names one bundle but %d artifacts were given; use --output-dir", len(paths)+len(sums))
+	if len(paths)+len(sums)+len(digests) == 0 {
+		return usagef("no artifact to sign: give paths, globs, directories, --checksums FILE or --subject-digest sha256:HEX (cachet sign [flags] ARTIFACT...)")
+	}
+	if f.bundle != "" && len(paths)+len(sums)+len(digests) != 1 {
+		return usagef("--bundle names one bundle but %d artifacts were given; use --output-dir", len(paths)+len(sums)+len(digests))
 	}
 	subjects, err := planSubjects(paths, f.bundle, f.outputDir)
 	if err != nil {
 		return err
 	}
 	if subjects, err = planDigestSubjects(subjects, sums, f.checksums, f.bundle, f.outputDir); err != nil {
+		return err
+	}
+	if subjects, err = planDigestSubjects(subjects, digests, "./digests", f.bundle, f.outputDir); err != nil {
 		return err
 	}
 	tr, err := signingTrustedRoot(e, &f) // --trusted-root, a trust export as --signing-config, or the trust cache
@@ -187,7 +205,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
+	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
 		a.AddStepSummary(signSummary(rep.signed, rep.failed, id.SAN, id.Issuer, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
