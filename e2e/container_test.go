@@ -313,3 +313,75 @@ func TestContainerActions(t *testing.T) {
 	}
 	_ = bytes.Contains
 }
+
+// withDefaults is what the runner passes a container action: every input of its
+// action.yml, the step's `with:` values over the defaults.
+func withDefaults(meta actionMeta, with map[string]string) map[string]string {
+	in := map[string]string{}
+	for name, i := range meta.Inputs {
+		if i.Default != nil {
+			in[name] = *i.Default
+		} else {
+			in[name] = ""
+		}
+	}
+	for k, v := range with {
+		in[k] = v
+	}
+	return in
+}
+
+// TestContainerActionsTUF: the sign action's container, run the runner's way with only
+// subject-path, tuf-url and tuf-root in `with:` (and oidc-issuer, standing in for
+// GitHub's issuer with the stack's), takes its trusted root and services from a TUF
+// repository on loopback, keeps the trust cache under /github/home, and writes a Rekor
+// v2 bundle cosign verifies; the verify action's container checks it the same way.
+func TestContainerActionsTUF(t *testing.T) {
+	signImage, verifyImage := buildImages(t)
+	r := newRunner(t)
+	repo := newTUFRepo(t, t.TempDir())
+	if err := repo.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, repo.anchor, filepath.Join(r.ws, "tuf-root.json"))
+	writeFile(t, filepath.Join(r.ws, "app.tar.gz"), "signed by the container with TUF trust\n")
+	signMeta, verifyMeta := readAction(t, "../action.yml"), readAction(t, "../verify/action.yml")
+	issuer := stack["CACHET_STACK_OIDC_ISSUER"]
+	with := map[string]string{"subject-path": "app.tar.gz", "tuf-url": repo.url, "tuf-root": "tuf-root.json", "oidc-issuer": issuer}
+	res, outputs, summary := r.exec(signImage, signMeta.Runs.Args, withDefaults(signMeta, with), true)
+	if res.code != 0 {
+		t.Fatalf("sign container exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "trusted root: TUF repository "+repo.url+" (refreshed in /github/home/.cache/cachet/trust") ||
+		!strings.Contains(res.stderr, "Rekor "+stack["CACHET_STACK_REKOR_V2_URL"]+" (v2), 1 TSA(s)") {
+		t.Fatalf("trust and services not from TUF:\n%s", res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(r.home, ".cache/cachet/trust/trusted_root.json")); err != nil {
+		t.Fatalf("no trust cache under the runner's home: %v", err)
+	}
+	if outputValue(outputs, "certificate-identity") != wantSAN || !strings.Contains(summary, "cachet sign: 1 signed") {
+		t.Fatalf("outputs %s\nsummary %s", outputs, summary)
+	}
+	bundle := filepath.Join(r.ws, "app.tar.gz.sigstore.json")
+	if e := readBundle(t, bundle).VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {
+		t.Fatalf("want a Rekor v2 entry: %+v", e)
+	}
+	if v := cosignVerify(t, r.ws, bundle, wantSAN, issuer, filepath.Join(r.ws, "app.tar.gz")); v.code != 0 {
+		t.Fatalf("cosign rejected the container's bundle: %s", v.stderr)
+	}
+
+	// show-summary false: no summary.
+	with["show-summary"] = "false"
+	os.Remove(bundle)
+	res, _, summary = r.exec(signImage, signMeta.Runs.Args, withDefaults(signMeta, with), true)
+	if res.code != 0 || strings.TrimSpace(summary) != "" || !strings.Contains(res.stderr, "(cached in /github/home/.cache/cachet/trust") {
+		t.Fatalf("show-summary false: exit %d, summary %q\n%s", res.code, summary, res.stderr)
+	}
+
+	vwith := map[string]string{"artifacts": "app.tar.gz", "tuf-url": repo.url, "tuf-root": "tuf-root.json",
+		"certificate-identity": wantSAN, "certificate-oidc-issuer": issuer, "min-timestamps": "1"}
+	res, outputs, _ = r.exec(verifyImage, verifyMeta.Runs.Args, withDefaults(verifyMeta, vwith), false)
+	if res.code != 0 || outputValue(outputs, "verified") != "1" {
+		t.Fatalf("verify container exit %d\n%s\n%s\n%s", res.code, res.stdout, res.stderr, outputs)
+	}
+}

@@ -190,7 +190,7 @@ func TestRekorV2SignVerifies(t *testing.T) {
 		art := filepath.Join(ws, "from-cache.bin")
 		writeFile(t, art, "services from the trust cache\n")
 		r := run(t, ws, env, cachetBin, "sign", "--oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], art)
-		if r.code != 0 || !strings.Contains(r.stderr, "(the trust cache;") || !strings.Contains(r.stderr, "Rekor "+stack["CACHET_STACK_REKOR_V2_URL"]+" (v2)") {
+		if r.code != 0 || !strings.Contains(r.stderr, "(trust cache, imported") || !strings.Contains(r.stderr, "Rekor "+stack["CACHET_STACK_REKOR_V2_URL"]+" (v2)") {
 			t.Fatalf("exit %d, want the cached signing config's v2 log: %s %s", r.code, r.stdout, r.stderr)
 		}
 		if e := readBundle(t, art+".sigstore.json").VerificationMaterial.TlogEntries; len(e) != 1 || e[0].KindVersion.Version != "0.0.2" {

@@ -13,9 +13,14 @@
 // truncated or edited copy; they are not a signature: authenticity comes from how the
 // file travelled, or from a TUF repository (Refresh).
 //
-// Refresh runs a TUF update against a repository (by default the public-good one, with
-// the TUF root sigstore-go embeds) and writes the trusted root and signing config into
-// the trust cache (DefaultDir). Resolve picks the trusted root a command uses: a file
-// named explicitly, else the cache (stale after StaleAfter, which Notice says), else,
-// only where the caller allows it, the public-good snapshot of package publicgood.
+// Load returns a TUF repository's trusted root and signing config (by default the
+// public-good repository, trusted through the TUF root sigstore-go embeds): from the
+// trust cache while its TUF metadata is valid (the timestamp role's expiry, as go-tuf
+// checks it), else after a refresh through sigstore-go's TUF client. A refresh runs in
+// a copy of the cache and replaces it only when everything verified: metadata that does
+// not chain to the root, has expired or was rolled back is refused (ErrTUFRefused) and
+// leaves nothing behind. Resolve picks the trusted root a command uses: a file named
+// explicitly, else an imported cache (cachet trust import) unless a repository was
+// named, else the repository; when it is unreachable, verification alone may go on
+// with what it last served, else with the public-good snapshot of package publicgood.
 package trust

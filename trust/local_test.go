@@ -3,6 +3,7 @@ package trust
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/trust/tuftest"
 	"github.com/cachet-sign/cachet/trust/publicgood"
 )
 
@@ -34,7 +36,7 @@ func TestDefaultDir(t *testing.T) {
 	}
 }
 
-// cacheWith writes a trusted root (the vectors') into a fresh cache written age ago.
+// cacheWith imports a trusted root (the vectors') into a fresh cache, age ago.
 func cacheWith(t *testing.T, now time.Time, age time.Duration) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -45,16 +47,50 @@ func cacheWith(t *testing.T, now time.Time, age time.Duration) string {
 	if _, err := Import(m, dir); err != nil {
 		t.Fatal(err)
 	}
+	if err := MarkImported(dir, vectorRoot, now); err != nil {
+		t.Fatal(err)
+	}
 	when := now.Add(-age)
-	if err := os.Chtimes(filepath.Join(dir, TrustedRootFile), when, when); err != nil {
+	if err := os.Chtimes(filepath.Join(dir, importMarker), when, when); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
+// verifiedThenDown fills a cache from a TUF repository serving the vectors' trusted
+// root, then stops the repository; it returns the cache and the options naming it.
+func verifiedThenDown(t *testing.T) (string, RefreshOptions) {
+	t.Helper()
+	repo, err := tuftest.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := os.ReadFile(vectorRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.SetTarget(TrustedRootFile, tr); err != nil {
+		t.Fatal(err)
+	}
+	repo.Timestamp.Signed.Expires = time.Now().Add(time.Second)
+	if err := repo.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(repo.Dir)))
+	anchor, _ := repo.RootJSON()
+	o := RefreshOptions{RepositoryURL: srv.URL, Root: anchor, CacheDir: t.TempDir()}
+	if _, err := Refresh(o); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	time.Sleep(1100 * time.Millisecond) // the cached timestamp expires
+	return o.CacheDir, o
+}
+
 // TestResolve: each branch of the trusted-root resolution, and what it tells the user.
+// TUF repositories here are unreachable (a closed port); TestRefresh covers the rest.
 func TestResolve(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	now := time.Now()
 	clock := func() time.Time { return now }
 	fresh := cacheWith(t, now, 2*time.Hour)
 	stale := cacheWith(t, now, 10*24*time.Hour+time.Hour)
@@ -66,6 +102,13 @@ func TestResolve(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(broken, TrustedRootFile), []byte(`{"mediaType": "applica`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := MarkImported(broken, "x", now); err != nil {
+		t.Fatal(err)
+	}
+	const closed = "http://127.0.0.1:1"
+	mirror := RefreshOptions{RepositoryURL: closed} // public-good trust, unreachable
+	lastDir, last := verifiedThenDown(t)
+	private := RefreshOptions{RepositoryURL: closed, Root: last.Root} // another instance
 	for _, tc := range []struct {
 		name          string
 		o             ResolveOptions
@@ -76,17 +119,26 @@ func TestResolve(t *testing.T) {
 		{name: "file wins over the cache", o: ResolveOptions{File: vectorRoot, Dir: fresh, Embedded: true}, origin: FromFile},
 		{name: "file that is a signing config", o: ResolveOptions{File: filepath.Join(scOnly, SigningConfigFile)}, err: "holds a signing config, not a trusted root"},
 		{name: "missing file", o: ResolveOptions{File: filepath.Join(scOnly, "nope.json"), Embedded: true}, err: "no such file"},
-		{name: "fresh cache", o: ResolveOptions{Dir: fresh, Embedded: true}, origin: FromCache,
-			notice: "trusted root: " + filepath.Join(fresh, TrustedRootFile) + " (trust cache, written 2 hours ago)"},
-		{name: "stale cache", o: ResolveOptions{Dir: stale}, origin: FromCache,
-			notice: "written 10 days ago", warns: "trusted root cache " + stale + " is 10 days old; run `cachet trust refresh`"},
-		{name: "stale by a shorter rule", o: ResolveOptions{Dir: fresh, StaleAfter: time.Hour}, origin: FromCache,
-			warns: "is 2 hours old"},
-		{name: "broken cache is an error", o: ResolveOptions{Dir: broken, Embedded: true}, err: "trust cache: " + filepath.Join(broken, TrustedRootFile)},
-		{name: "cache without a trusted root: embedded", o: ResolveOptions{Dir: scOnly, Embedded: true}, origin: FromEmbedded,
-			notice: "trusted root: embedded public-good snapshot (github.com/sigstore/sigstore@" + publicgood.Version},
-		{name: "no cache dir: embedded", o: ResolveOptions{Embedded: true}, origin: FromEmbedded, notice: "newest key 2023-04-14"},
-		{name: "no cache, embedded not allowed", o: ResolveOptions{Dir: filepath.Join(scOnly, "absent")}, err: ErrNoTrustedRoot.Error()},
+		{name: "imported cache", o: ResolveOptions{Dir: fresh, TUF: mirror}, origin: FromImport,
+			notice: "trusted root: " + filepath.Join(fresh, TrustedRootFile) + " (trust cache, imported 2 hours ago)"},
+		{name: "stale import", o: ResolveOptions{Dir: stale, TUF: mirror}, origin: FromImport,
+			notice: "imported 10 days ago", warns: "trusted root cache " + stale + " was imported 10 days ago"},
+		{name: "stale by a shorter rule", o: ResolveOptions{Dir: fresh, TUF: mirror, StaleAfter: time.Hour}, origin: FromImport,
+			warns: "imported 2 hours ago"},
+		{name: "a named repository wins over an import", o: ResolveOptions{Dir: fresh, TUF: mirror, TUFNamed: true},
+			err: "tuf " + closed + ": TUF repository unreachable"},
+		{name: "broken import is an error", o: ResolveOptions{Dir: broken, Embedded: true, TUF: mirror}, err: "trust cache: " + filepath.Join(broken, TrustedRootFile)},
+		{name: "unreachable, nothing cached: embedded", o: ResolveOptions{Dir: scOnly, Embedded: true, TUF: mirror}, origin: FromEmbedded,
+			notice: "trusted root: embedded public-good snapshot (github.com/sigstore/sigstore@" + publicgood.Version,
+			warns:  "tuf " + closed + ": TUF repository unreachable"},
+		{name: "unreachable private instance: no embedded", o: ResolveOptions{Dir: t.TempDir(), Embedded: true, TUF: private},
+			err: "TUF repository unreachable"},
+		{name: "unreachable, signing: refused", o: ResolveOptions{Dir: t.TempDir(), TUF: mirror}, err: "TUF repository unreachable"},
+		{name: "unreachable, last verified: stale TUF", o: ResolveOptions{Dir: lastDir, Embedded: true, TUF: last, TUFNamed: true}, origin: FromTUF,
+			notice: "trusted root: TUF repository " + last.RepositoryURL + ", as last refreshed into " + lastDir,
+			warns:  "verifying with the trusted root it last served, whose TUF metadata expired"},
+		{name: "unreachable, last verified, signing: refused", o: ResolveOptions{Dir: lastDir, TUF: last}, err: "TUF repository unreachable"},
+		{name: "no cache dir", o: ResolveOptions{Embedded: true}, err: ErrNoCacheDir.Error()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.o.Now = clock
@@ -112,8 +164,8 @@ func TestResolve(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Resolve(ResolveOptions{}); !errors.Is(err, ErrNoTrustedRoot) {
-		t.Fatalf("zero options: %v, want ErrNoTrustedRoot", err)
+	if _, err := Resolve(ResolveOptions{}); !errors.Is(err, ErrNoCacheDir) {
+		t.Fatalf("zero options: %v, want ErrNoCacheDir", err)
 	}
 }
 

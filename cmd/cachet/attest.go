@@ -29,12 +29,13 @@ const maxPredicateSize = 64 << 20
 
 type attestFlags struct {
 	signFlags
-	subjectPaths, subjectDigests listFlag
-	subjectName                  string
-	predicateType, predicatePath string
-	allowUnknown, push           bool
-	insecureRegistry             bool
-	github                       ghAttestFlags
+	subjectPaths, subjectDigests  listFlag
+	subjectName, subjectChecksums string
+	showSummary                   bool
+	predicateType, predicatePath  string
+	allowUnknown, push            bool
+	insecureRegistry              bool
+	github                        ghAttestFlags
 }
 
 // cmdAttest signs an in-toto statement over one or many subjects as a DSSE envelope in
@@ -49,6 +50,8 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&f.bundle, "bundle", "", "bundle path; default SUBJECT.intoto.sigstore.json (first subject-path) or sha256-HEX.intoto.sigstore.json")
 	fs.Var(&f.subjectPaths, "subject-path", "file or glob to attest (repeatable; one per line as an input); all go in one statement")
 	fs.Var(&f.subjectDigests, "subject-digest", "sha256:HEX of a subject not on disk (repeatable), named by --subject-name")
+	fs.StringVar(&f.subjectChecksums, "subject-checksums", "", "a sha256sum file: every artifact it lists is a subject, by name and digest")
+	fs.BoolVar(&f.showSummary, "show-summary", true, "write the job summary (in Actions)")
 	fs.StringVar(&f.subjectName, "subject-name", "", "name of the --subject-digest subject; with --push-to-registry the image (REGISTRY/REPO[:TAG|@sha256:HEX])")
 	fs.StringVar(&f.predicateType, "predicate-type", "slsaprovenance1", "predicate type: slsaprovenance1, spdx, cyclonedx, or a URI")
 	fs.StringVar(&f.predicatePath, "predicate-path", "", "predicate file (JSON object); default for slsaprovenance1: generated from the job")
@@ -98,6 +101,15 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return usagef("subject %s: %v", p, err)
 		}
 		subjects = append(subjects, attest.Subject{Name: filepath.Base(p), Digest: d})
+	}
+	if f.subjectChecksums != "" {
+		sums, err := readChecksums(f.subjectChecksums)
+		if err != nil {
+			return err
+		}
+		for _, c := range sums {
+			subjects = append(subjects, attest.Subject{Name: c.Name, Digest: c.Digest})
+		}
 	}
 	for _, sd := range f.subjectDigests {
 		d, err := parseSHA256(sd)
@@ -279,6 +291,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
+	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
+		a.AddStepSummary(attestSummary(subjects, predType, bundlePath, id.SAN, verifyCmd))
+	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nattestation digest: %s\n", id.SAN, id.Issuer, attDigest)
 	if attID != "" {
 		fmt.Fprintf(e.stdout, "github attestation id: %s\n", attID)
@@ -406,4 +421,17 @@ func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, attI
 	}
 	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
 	return nil
+}
+
+// attestSummary is the job summary of an attestation: what it is about, by whom, and
+// how to check it.
+func attestSummary(subjects []attest.Subject, predType, bundlePath, san, verifyCmd string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### cachet attest: %s over %d subject(s)\n\nSigned by `%s`; bundle `%s`.\n\n| subject | sha256 |\n| --- | --- |\n",
+		mdEscape(predType), len(subjects), mdEscape(san), mdEscape(bundlePath))
+	for _, s := range subjects {
+		fmt.Fprintf(&b, "| `%s` | `%s` |\n", mdEscape(s.Name), hex.EncodeToString(s.Digest))
+	}
+	fmt.Fprintf(&b, "\nVerify with:\n\n```sh\n%s\n```\n", verifyCmd)
+	return b.String()
 }

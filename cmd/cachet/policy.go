@@ -24,6 +24,8 @@ func cmdPolicy(ctx context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("cachet policy", flag.ContinueOnError)
 	fs.StringVar(&bundlePath, "bundle", "", "a bundle of what was signed")
 	fs.BoolVar(&anyRef, "any-ref", false, "accept the same workflow at any ref (for releases from tags)")
+	var tf tufFlags
+	tf.register(fs) // named in the printed commands: where the verifier's trust comes from
 	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
 		return err
 	}
@@ -54,11 +56,25 @@ func cmdPolicy(ctx context.Context, args []string, e *env) error {
 	if p.IdentityRegexp != "" {
 		id = "--certificate-identity-regexp " + shellQuote(p.IdentityRegexp)
 	}
+	tufURL, path, err := tf.names(e)
+	if err != nil {
+		return err
+	}
+	trustArgs, cosignInit := "", ""
+	if tufURL != "" {
+		trustArgs = " --tuf-url " + shellQuote(tufURL)
+		cosignInit = "cosign initialize --mirror " + shellQuote(tufURL)
+		if path != "" {
+			trustArgs += " --tuf-root " + shellQuote(path)
+			cosignInit += " --root " + shellQuote(path)
+		}
+		cosignInit += "   # once: trust that TUF repository\n"
+	}
 	fmt.Fprintf(e.stdout, "# policy (cachet verify --policy FILE)\n%s\n", y)
-	fmt.Fprintf(e.stdout, "# cachet\ncachet verify --trusted-root trusted_root.json %s --certificate-oidc-issuer %s --repository-id %s ARTIFACT...\n\n",
-		id, shellQuote(p.Issuer), p.RepositoryID)
-	fmt.Fprintf(e.stdout, "# cosign\ncosign verify-blob --bundle ARTIFACT.sigstore.json %s --certificate-oidc-issuer %s --certificate-github-workflow-repository-id %s ARTIFACT\n",
-		id, shellQuote(p.Issuer), p.RepositoryID)
+	fmt.Fprintf(e.stdout, "# cachet (trusted root from the TUF repository; --trusted-root FILE offline)\ncachet verify%s %s --certificate-oidc-issuer %s --repository-id %s ARTIFACT...\n\n",
+		trustArgs, id, shellQuote(p.Issuer), p.RepositoryID)
+	fmt.Fprintf(e.stdout, "# cosign\n%scosign verify-blob --bundle ARTIFACT.sigstore.json %s --certificate-oidc-issuer %s --certificate-github-workflow-repository-id %s ARTIFACT\n",
+		cosignInit, id, shellQuote(p.Issuer), p.RepositoryID)
 	return nil
 }
 

@@ -48,9 +48,16 @@ func TestPolicyRoundTrip(t *testing.T) {
 		if !r.Verified {
 			t.Fatalf("printed policy rejects its own bundle: %s", r.Error)
 		}
-		if !strings.Contains(out, "cachet verify --trusted-root") || !strings.Contains(out, "cosign verify-blob") {
-			t.Fatalf("commands missing: %s", out)
+		if !strings.Contains(out, "\ncachet verify --certificate-identity") || !strings.Contains(out, "cosign verify-blob") || strings.Contains(out, "--trusted-root trusted_root.json") {
+			t.Fatalf("commands missing, or naming a trusted-root file: %s", out)
 		}
+	}
+	// A private TUF repository is named in both commands.
+	code, out, errs := runCmd(t, map[string]string{"CACHET_TUF_ROOT": "/etc/cachet/tuf-root.json"}, "policy", "--bundle",
+		"../../testdata/verify/artifact.txt.cachet.sigstore.json", "--tuf-url", "https://tuf.example.com")
+	if code != 0 || !strings.Contains(out, "cachet verify --tuf-url https://tuf.example.com --tuf-root /etc/cachet/tuf-root.json --certificate-identity") ||
+		!strings.Contains(out, "cosign initialize --mirror https://tuf.example.com --root /etc/cachet/tuf-root.json") {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
 	}
 }
 

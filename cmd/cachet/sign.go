@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,10 +45,14 @@ type signFlags struct {
 	tlogUpload                         bool
 	// Many subjects.
 	checksums, progress string
+	subjectDigests      listFlag
 	parallel            int
-	resume              bool
+	resume, showSummary bool
 	// Services from a signing config v0.2 (flags given explicitly win).
 	signingConfig string
+	set           map[string]bool // flags given on the command line or as inputs
+	// The TUF repository trust and services come from without --trusted-root.
+	tuf tufFlags
 }
 
 // register adds the flags sign and release share; withArtifacts adds the ones naming
@@ -63,6 +68,11 @@ func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 	fs.StringVar(&f.outputDir, "output-dir", "", "directory for bundles (NAME.sigstore.json)")
 	fs.Var(&f.artifacts, "artifacts", "artifact path, glob or directory (repeatable; also positional); a directory means every regular file under it, recursively, but hidden ones and *.sigstore.json")
 	fs.StringVar(&f.checksums, "checksums", "", "sign by digest the artifacts listed in this sha256sum file; bundles NAME.sigstore.json go to --output-dir (default: the file's directory)")
+	// actions/attest's names for the same things.
+	fs.Var(&f.artifacts, "subject-path", "alias of --artifacts (actions/attest's name)")
+	fs.StringVar(&f.checksums, "subject-checksums", "", "alias of --checksums (actions/attest's name)")
+	fs.Var(&f.subjectDigests, "subject-digest", "sha256:HEX of an artifact not on disk (repeatable); its bundle is HEX.sigstore.json in --output-dir (default: the working directory)")
+	fs.BoolVar(&f.showSummary, "show-summary", true, "write the job summary (in Actions)")
 	fs.BoolVar(&f.resume, "resume", true, "keep a bundle already at the bundle path when it verifies (trusted root, identity or key, digest); false signs everything again")
 	f.registerKeyMode(fs)
 }
@@ -70,14 +80,14 @@ func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 // registerIdentity adds what every signing command needs: the services, the trusted
 // root, the job's token and the expectations on it, the audit log and a time limit.
 func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
-	fs.StringVar(&f.fulcioURL, "fulcio-url", defaultFulcio, "Fulcio URL")
-	fs.StringVar(&f.rekorURL, "rekor-url", defaultRekor, "Rekor URL")
+	fs.StringVar(&f.fulcioURL, "fulcio-url", "", "Fulcio URL; default the signing config's (--signing-config, else the TUF repository's: cosign v3's choice), else "+defaultFulcio)
+	fs.StringVar(&f.rekorURL, "rekor-url", "", "Rekor URL; default the signing config's (the highest Rekor API version it lists), else "+defaultRekor)
 	fs.UintVar(&f.rekorVersion, "rekor-api-version", 1, "the Rekor log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles; needs --timestamp-server-url); a signing config sets it")
-	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer)")
+	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer); default the signing config's TSAs, per its selector")
 	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token (an enterprise slug issuer or a GHES issuer)")
 	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
 	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs, or a cachet trust export file; default the trust cache (cachet trust refresh)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs, or a cachet trust export file; default the TUF repository's (--tuf-url), from the trust cache while its TUF metadata is valid, else refreshed first")
 	fs.StringVar(&f.auditLog, "audit-log", "-", "audit log file (JSON lines, appended); - for stderr")
 	fs.StringVar(&f.expRepo, "expected-repository", "", "refuse unless the job's repository is this owner/name")
 	fs.StringVar(&f.expRef, "expected-ref", "", "refuse unless the job's ref is this (refs/heads/main, refs/tags/v1)")
@@ -140,17 +150,28 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	if len(paths)+len(sums) == 0 {
-		return usagef("no artifact to sign: give paths, globs, directories or --checksums FILE (cachet sign [flags] ARTIFACT...)")
+	var digests []sign.Checksum
+	for _, sd := range f.subjectDigests {
+		d, err := parseSHA256(sd)
+		if err != nil {
+			return usagef("--subject-digest %q: %v", sd, err)
+		}
+		digests = append(digests, sign.Checksum{Name: hex.EncodeToString(d), Digest: d})
 	}
-	if f.bundle != "" && len(paths)+len(sums) != 1 {
-		return usagef("--bundle names one bundle but %d artifacts were given; use --output-dir", len(paths)+len(sums))
+	if len(paths)+len(sums)+len(digests) == 0 {
+		return usagef("no artifact to sign: give paths, globs, directories, --checksums FILE or --subject-digest sha256:HEX (cachet sign [flags] ARTIFACT...)")
+	}
+	if f.bundle != "" && len(paths)+len(sums)+len(digests) != 1 {
+		return usagef("--bundle names one bundle but %d artifacts were given; use --output-dir", len(paths)+len(sums)+len(digests))
 	}
 	subjects, err := planSubjects(paths, f.bundle, f.outputDir)
 	if err != nil {
 		return err
 	}
 	if subjects, err = planDigestSubjects(subjects, sums, f.checksums, f.bundle, f.outputDir); err != nil {
+		return err
+	}
+	if subjects, err = planDigestSubjects(subjects, digests, "./digests", f.bundle, f.outputDir); err != nil {
 		return err
 	}
 	tr, err := signingTrustedRoot(e, &f) // --trusted-root, a trust export as --signing-config, or the trust cache
@@ -185,36 +206,26 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
+	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
 		a.AddStepSummary(signSummary(rep.signed, rep.failed, id.SAN, id.Issuer, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
 	return rep.err(len(subjects))
 }
 
-// applySigningConfig fills the service URLs not given explicitly (on the command line
-// or as action inputs) from the signing config: the newest valid Fulcio, the selected
-// Rekor log, the selected TSAs (each of which must then answer). Keyless runs without
-// --signing-config take the one `cachet trust refresh` (or import) left in the trust
-// cache, so they follow the services the instance publishes rather than the built-in
-// URLs; key mode never does (its TSAs and log are the runner owner's choice).
+// applySigningConfig records which flags were given and follows an explicit
+// --signing-config (a plain signing config, or a cachet trust envelope, which may bring
+// the trusted root too). Without one, signingTrustedRoot follows the signing config of
+// the TUF repository (or of an imported trust cache) once it has resolved the trust.
 func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) error {
-	stderr := e.stderr
-	if f.signingConfig == "" && f.key == "" {
-		if dir := trust.DefaultDir(e.getenv); dir != "" {
-			if p := filepath.Join(dir, trust.SigningConfigFile); fileExists(p) {
-				fmt.Fprintf(stderr, "signing config: %s (the trust cache; --signing-config or URL flags override it)\n", p)
-				f.signingConfig = p
-			}
-		}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.rekorVersion != 1 && f.rekorVersion != 2 {
+		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.rekorVersion)
 	}
 	if f.signingConfig == "" {
-		return f.checkLog()
+		return nil
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	// A plain signing config or a cachet trust envelope, which may bring the trusted
-	// root too.
 	m, err := trust.ReadFile(f.signingConfig)
 	if err != nil {
 		return usagef("--signing-config %s: %v", f.signingConfig, err)
@@ -225,21 +236,30 @@ func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) e
 	if f.trustedRoot == "" && m.TrustedRoot != nil {
 		f.trustedRoot = f.signingConfig
 	}
-	sc := m.SigningConfig
+	if err := f.follow(m.SigningConfig, now, e); err != nil {
+		return usagef("--signing-config %s: %v", f.signingConfig, err)
+	}
+	return nil
+}
+
+// follow fills the service URLs not given explicitly from sc, as cosign v3 does: the
+// newest valid Fulcio, the Rekor log of the highest API version the config lists (its
+// selector), and the TSAs its selector picks, each of which must then answer.
+func (f *signFlags) follow(sc *root.SigningConfig, now time.Time, e *env) error {
 	// What a flag names is not selected from the config, so a config that cannot
-	// supply it (a Rekor v2 log only) does not stand in the way.
-	if set["fulcio-url"] {
+	// supply it does not stand in the way.
+	if f.set["fulcio-url"] {
 		sc.WithFulcioCertificateAuthorityURLs()
 	}
-	if set["rekor-url"] {
+	if f.set["rekor-url"] {
 		sc.WithRekorLogURLs()
 	}
-	if set["timestamp-server-url"] {
+	if f.set["timestamp-server-url"] {
 		sc.WithTimestampAuthorityURLs()
 	}
 	s, err := trust.Select(sc, now)
 	if err != nil {
-		return usagef("--signing-config %s: %v", f.signingConfig, err)
+		return err
 	}
 	if s.FulcioURL != "" {
 		f.fulcioURL = s.FulcioURL
@@ -250,8 +270,19 @@ func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) e
 	if len(s.TSAURLs) > 0 {
 		f.tsaURLs = s.TSAURLs
 	}
-	fmt.Fprintf(stderr, "signing config: Fulcio %s, Rekor %s (v%d), %d TSA(s) %s\n", f.fulcioURL, f.rekorURL, f.rekorVersion, len(f.tsaURLs), strings.Join(f.tsaURLs, " "))
-	return f.checkLog()
+	f.defaults()
+	fmt.Fprintf(e.stderr, "signing config: Fulcio %s, Rekor %s (v%d), %d TSA(s) %s\n", f.fulcioURL, f.rekorURL, f.rekorVersion, len(f.tsaURLs), strings.Join(f.tsaURLs, " "))
+	return nil
+}
+
+// defaults fills the service URLs neither a flag nor a signing config named.
+func (f *signFlags) defaults() {
+	if f.fulcioURL == "" {
+		f.fulcioURL = defaultFulcio
+	}
+	if f.rekorURL == "" {
+		f.rekorURL = defaultRekor
+	}
 }
 
 // checkLog refuses a Rekor API version cachet does not speak, and a Rekor v2 log with

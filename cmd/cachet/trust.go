@@ -28,10 +28,12 @@ commands:
            cachet trust refresh [--tuf-url URL [--tuf-root root.json]] [--cache DIR]
 
 DIR defaults to the trust cache: $CACHET_TRUST_DIR, else $XDG_CACHE_HOME/cachet/trust, else
-$HOME/.cache/cachet/trust. Without --trusted-root, cachet verify uses the trust cache (and warns
-when it is more than 7 days old), else the embedded public-good snapshot; cachet sign, attest and
-release use the trust cache, never the snapshot. --trusted-root and --signing-config also take the
-exported file directly.`
+$HOME/.cache/cachet/trust. Without --trusted-root, sign, attest, release, verify and verify-bundle
+use an imported cache as it is (unless --tuf-url/--tuf-root name a repository), else the TUF
+repository's trust (--tuf-url, $CACHET_TUF_URL; default the public-good one): from the cache while
+its TUF metadata is valid, else refreshed first. When the repository is unreachable, verify uses
+what it last served, else the embedded public-good snapshot, with a warning; signing fails instead.
+--trusted-root and --signing-config also take the exported file directly.`
 
 func cmdTrust(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
@@ -120,6 +122,9 @@ func cmdTrustImport(args []string, e *env) error {
 		return err
 	}
 	paths, err := trust.Import(m, dir)
+	if err == nil {
+		err = trust.MarkImported(dir, pos[0], time.Now())
+	}
 	if err != nil {
 		return fmt.Errorf("trust import: %w", err)
 	}
@@ -155,9 +160,13 @@ func cmdTrustRefresh(args []string, e *env) error {
 	}
 	// go-tuf's fetcher takes no context: the HTTP timeout bounds each request.
 	m, err := trust.Refresh(trust.RefreshOptions{RepositoryURL: url, Root: anchor, CacheDir: cache, HTTPClient: &http.Client{Timeout: timeout}})
+	if errors.Is(err, trust.ErrCacheNotWritable) {
+		return usagef("%v: pass --cache DIR or set %s to a writable directory", err, trust.DirEnv)
+	}
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(e.stderr, "TUF repository %s: metadata valid until %s\n", m.Repository, m.Expires.UTC().Format(time.RFC3339))
 	fmt.Fprintln(e.stdout, filepath.Join(cache, trust.TrustedRootFile))
 	if m.SigningConfig != nil {
 		fmt.Fprintln(e.stdout, filepath.Join(cache, trust.SigningConfigFile))
@@ -165,11 +174,61 @@ func cmdTrustRefresh(args []string, e *env) error {
 	return nil
 }
 
+// tufFlags name the TUF repository trust comes from when no trusted root is given.
+type tufFlags struct{ url, root string }
+
+// Environment variables standing in for --tuf-url and --tuf-root.
+const (
+	tufURLEnv  = "CACHET_TUF_URL"
+	tufRootEnv = "CACHET_TUF_ROOT"
+)
+
+func (t *tufFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.url, "tuf-url", "", "TUF repository publishing trusted_root.json and signing_config.v0.2.json, used without --trusted-root; default $"+tufURLEnv+", else "+trust.PublicGoodRepository)
+	fs.StringVar(&t.root, "tuf-root", "", "initial root.json of that TUF repository (a private Sigstore), distributed out of band; default $"+tufRootEnv+", else sigstore-go's embedded public-good TUF root")
+}
+
+// names are the repository URL and root file the flags or their environment
+// variables give.
+func (t *tufFlags) names(e *env) (url, rootPath string, err error) {
+	url, rootPath = t.url, t.root
+	if url == "" {
+		url = e.getenv(tufURLEnv)
+	}
+	if rootPath == "" {
+		rootPath = e.getenv(tufRootEnv)
+	}
+	if rootPath != "" && url == "" {
+		return "", "", usagef("--tuf-root (%s) needs --tuf-url (%s): the repository that root signs", tufRootEnv, tufURLEnv)
+	}
+	return url, rootPath, nil
+}
+
+// options are the repository the flags (or their environment variables) name; named
+// says whether a flag (or action input) named one, which puts it before an imported
+// trust cache; the environment variables are only defaults.
+func (t *tufFlags) options(e *env) (o trust.RefreshOptions, named bool, err error) {
+	url, rootPath, err := t.names(e)
+	if err != nil {
+		return o, false, err
+	}
+	if rootPath != "" {
+		if o.Root, err = os.ReadFile(rootPath); err != nil {
+			return o, false, usagef("--tuf-root: %v", err)
+		}
+	}
+	// go-tuf's fetcher takes no context: the HTTP timeout bounds each request.
+	o.RepositoryURL, o.HTTPClient = url, &http.Client{Timeout: 30 * time.Second}
+	return o, t.url != "" || t.root != "", nil
+}
+
 // verifyTrustedRoot is the trusted root verify and verify-bundle use: --trusted-root (a
-// trusted_root.json or a cachet trust envelope), else the trust cache, else the
-// embedded public-good snapshot. Verification stays offline in every case.
-func verifyTrustedRoot(e *env, path string) (*root.TrustedRoot, error) {
-	r, err := resolveTrustedRoot(e, path, true)
+// trusted_root.json or a cachet trust envelope), else an imported trust cache, else the
+// TUF repository's (its cache while valid, else refreshed); when the repository cannot
+// be reached, what it last served, else the embedded public-good snapshot, with a
+// warning. Verification itself stays offline in every case.
+func verifyTrustedRoot(e *env, path string, tf *tufFlags) (*root.TrustedRoot, error) {
+	r, err := resolveTrustedRoot(e, path, true, tf)
 	if err != nil {
 		return nil, err
 	}
@@ -178,39 +237,50 @@ func verifyTrustedRoot(e *env, path string) (*root.TrustedRoot, error) {
 
 // signingTrustedRoot is the trusted root a signing command checks its bundles (and the
 // services' answers) against: --trusted-root, else the trust envelope given as
-// --signing-config (applySigningConfig sets f.trustedRoot to it), else the trust cache
-// (a warning when stale). Never the embedded snapshot: it predates the services'
-// current keys, and cannot know of a key retired since, so a run against it would
-// either fail late or trust a retired key. f.trustedRoot names the file used.
+// --signing-config (applySigningConfig sets f.trustedRoot to it), else an imported
+// trust cache, else the TUF repository's, valid by TUF's rules or refreshed now. Never
+// expired TUF trust nor the embedded snapshot: they may predate a key rotation, so a
+// run against them would either fail late or trust a retired key. Keyless runs without
+// --signing-config then follow the signing config that came with it. f.trustedRoot
+// names the file used.
 func signingTrustedRoot(e *env, f *signFlags) (*root.TrustedRoot, error) {
-	r, err := resolveTrustedRoot(e, f.trustedRoot, false)
-	if errors.Is(err, trust.ErrNoTrustedRoot) {
-		dir := trust.DefaultDir(e.getenv)
-		if dir == "" {
-			dir = "none: set " + trust.DirEnv + " or HOME"
-		}
-		return nil, usagef("no trusted root: pass --trusted-root FILE (trusted_root.json or a cachet trust export file), "+
-			"--signing-config with a cachet trust export file, or run `cachet trust refresh` to fill the trust cache (%s); "+
-			"signing does not fall back to the embedded public-good snapshot, which predates the services' current keys", dir)
-	}
+	r, err := resolveTrustedRoot(e, f.trustedRoot, false, &f.tuf)
 	if err != nil {
 		return nil, err
 	}
 	f.trustedRoot = r.Path
+	if f.signingConfig == "" && f.key == "" && r.Origin != trust.FromFile && r.SigningConfig != nil {
+		if err := f.follow(r.SigningConfig, time.Now(), e); err != nil {
+			return nil, usagef("the signing config of %s: %v", trustSource(r), err)
+		}
+	}
+	f.defaults()
+	if err := f.checkLog(); err != nil {
+		return nil, err
+	}
 	return r.TrustedRoot, nil
 }
 
+func trustSource(r *trust.Resolved) string {
+	if r.Origin == trust.FromTUF {
+		return "TUF repository " + r.Repository
+	}
+	return r.Dir
+}
+
 // resolveTrustedRoot resolves and, unless the root was named, says on stderr which one
-// is used and warns when the cache is stale (an annotation too, in Actions).
-func resolveTrustedRoot(e *env, path string, embedded bool) (*trust.Resolved, error) {
-	r, err := trust.Resolve(trust.ResolveOptions{File: path, Dir: trust.DefaultDir(e.getenv), Embedded: embedded})
-	switch {
-	case err != nil && path != "":
-		return nil, usagef("--trusted-root %s: %v", path, err)
-	case errors.Is(err, trust.ErrNoTrustedRoot):
-		return nil, err
-	case err != nil:
-		return nil, usagef("%v", err)
+// is used, and warns when it may be out of date (an annotation too, in Actions).
+func resolveTrustedRoot(e *env, path string, verifying bool, tf *tufFlags) (*trust.Resolved, error) {
+	o := trust.ResolveOptions{File: path, Dir: trust.DefaultDir(e.getenv), Embedded: verifying}
+	if path == "" {
+		var err error
+		if o.TUF, o.TUFNamed, err = tf.options(e); err != nil {
+			return nil, err
+		}
+	}
+	r, err := trust.Resolve(o)
+	if err != nil {
+		return nil, explainTrust(err, path, verifying, o)
 	}
 	notice, warning := r.Notice()
 	if notice != "" {
@@ -227,7 +297,35 @@ func resolveTrustedRoot(e *env, path string, embedded bool) (*trust.Resolved, er
 	return r, nil
 }
 
-// registerSigningConfig adds --signing-config (sign, attest, release).
+// explainTrust adds the fix to a resolution that failed.
+func explainTrust(err error, path string, verifying bool, o trust.ResolveOptions) error {
+	const explicit = "pass --trusted-root FILE (a trusted_root.json or a `cachet trust export` file)"
+	repo := o.TUF.RepositoryURL
+	if repo == "" {
+		repo = trust.PublicGoodRepository
+	}
+	switch {
+	case path != "":
+		return usagef("--trusted-root %s: %v", path, err)
+	case errors.Is(err, trust.ErrNoCacheDir):
+		return usagef("no trusted root: %v for the TUF cache, or %s", err, explicit)
+	case errors.Is(err, trust.ErrCacheNotWritable):
+		return usagef("%v: set %s to a writable directory, or %s", err, trust.DirEnv, explicit)
+	case errors.Is(err, trust.ErrTUFUnreachable) && !verifying:
+		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds no valid copy of its trust; "+
+			"signing never uses expired or embedded trust (a key may have been rotated or retired since): "+
+			"make %s reachable (or name a reachable mirror with --tuf-url / %s), or %s and --signing-config for an air-gapped run",
+			err, o.Dir, repo, tufURLEnv, explicit)
+	case errors.Is(err, trust.ErrTUFUnreachable):
+		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds nothing of it: make it reachable, or %s", err, o.Dir, explicit)
+	case errors.Is(err, trust.ErrTUFRefused):
+		return fmt.Errorf("no trusted root: %v; check --tuf-url and --tuf-root (%s, %s), or %s", err, tufURLEnv, tufRootEnv, explicit)
+	}
+	return usagef("%v", err)
+}
+
+// registerSigningConfig adds --signing-config and the TUF flags (sign, attest, release).
 func (f *signFlags) registerSigningConfig(fs *flag.FlagSet) {
-	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config v0.2 choosing Fulcio, Rekor and TSAs (validFor, majorApiVersion, selectors), or a cachet trust export file (which brings the trusted root too); --fulcio-url, --rekor-url and --timestamp-server-url given explicitly win")
+	f.tuf.register(fs)
+	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config v0.2 choosing Fulcio, Rekor and TSAs (validFor, majorApiVersion, selectors), or a cachet trust export file (which brings the trusted root too); default the TUF repository's (as cosign v3); --fulcio-url, --rekor-url and --timestamp-server-url given explicitly win")
 }

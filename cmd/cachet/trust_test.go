@@ -32,7 +32,7 @@ func vecPolicy(t *testing.T) []string {
 	return []string{"--certificate-identity", v.Identity, "--certificate-oidc-issuer", v.Issuer}
 }
 
-// importInto puts a trust file into dir with `cachet trust import`, written age ago.
+// importInto puts a trust file into dir with `cachet trust import`, age ago.
 func importInto(t *testing.T, vars map[string]string, file, dir string, age time.Duration) {
 	t.Helper()
 	args := []string{"trust", "import", file}
@@ -45,14 +45,19 @@ func importInto(t *testing.T, vars map[string]string, file, dir string, age time
 		t.Fatalf("import: exit %d: %s %s", code, out, errs)
 	}
 	when := time.Now().Add(-age)
-	if err := os.Chtimes(filepath.Join(dir, trust.TrustedRootFile), when, when); err != nil {
+	if err := os.Chtimes(filepath.Join(dir, "imported.json"), when, when); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// unreachableTUF names a TUF mirror of the public-good repository that does not answer
+// (a closed port), so that no test depends on the internet.
+const unreachableTUF = "http://127.0.0.1:1"
+
 // TestVerifyTrustedRootResolution: without --trusted-root, verify and verify-bundle use
-// the trust cache (warning when it is stale), else the embedded public-good snapshot,
-// and say which on stderr once; --trusted-root (a file or an envelope) always wins. The
+// an imported trust cache (warning when it is old), else the TUF repository, which
+// being unreachable here leaves the embedded public-good snapshot, with a warning; they
+// say which on stderr once; --trusted-root (a file or an envelope) always wins. The
 // local stack's bundles fail against the snapshot, naming the log it does not list.
 func TestVerifyTrustedRootResolution(t *testing.T) {
 	art := filepath.Join(vecDir, "artifact.txt")
@@ -74,13 +79,16 @@ func TestVerifyTrustedRootResolution(t *testing.T) {
 		want  []string // in stderr (or stdout for FAIL lines)
 		not   []string // in neither
 	}{
-		{name: "embedded snapshot, nothing cached", code: 1,
-			want: []string{embedded, "tlog-invalid", "which the trusted root does not list"}},
+		{name: "embedded snapshot, TUF unreachable, nothing cached", code: 1,
+			want: []string{embedded, "warning: tuf " + unreachableTUF + ": TUF repository unreachable", "tlog-invalid", "which the trusted root does not list"}},
 		{name: "embedded for verify-bundle", args: []string{"verify-bundle", "--bundle", bundle}, code: 1,
 			want: []string{embedded, "not verified: tlog-invalid", "which the trusted root does not list"}},
 		{name: "trust cache (default dir under HOME)", code: 0,
 			setup: func(t *testing.T, vars map[string]string) { importInto(t, vars, vecRoot, "", time.Hour) },
-			want:  []string{"(trust cache, written 1 hours ago)", "1 verified, 0 failed"}, not: []string{"embedded", "warning"}},
+			want:  []string{"(trust cache, imported 1 hours ago)", "1 verified, 0 failed"}, not: []string{"embedded", "warning", "tuf"}},
+		{name: "a named TUF repository wins over an import", code: 1, args: []string{"verify", "--tuf-url", unreachableTUF},
+			setup: func(t *testing.T, vars map[string]string) { importInto(t, vars, vecRoot, "", time.Hour) },
+			want:  []string{embedded, "TUF repository unreachable"}},
 		{name: "trust cache under XDG_CACHE_HOME", code: 0,
 			setup: func(t *testing.T, vars map[string]string) {
 				vars["XDG_CACHE_HOME"] = t.TempDir()
@@ -92,13 +100,13 @@ func TestVerifyTrustedRootResolution(t *testing.T) {
 				vars[trust.DirEnv] = filepath.Join(t.TempDir(), "trust")
 				importInto(t, vars, vecRoot, vars[trust.DirEnv], 10*24*time.Hour+time.Minute)
 			},
-			want: []string{"warning: trusted root cache ", " is 10 days old; run `cachet trust refresh`"}},
+			want: []string{"warning: trusted root cache ", " was imported 10 days ago: import a newer `cachet trust export`"}},
 		{name: "stale trust cache in Actions: an annotation on stderr", code: 0,
 			setup: func(t *testing.T, vars map[string]string) {
 				vars["GITHUB_ACTIONS"] = "true"
 				importInto(t, vars, vecRoot, "", 30*24*time.Hour+time.Minute)
 			},
-			want: []string{"::warning::trusted root cache ", "is 30 days old"}},
+			want: []string{"::warning::trusted root cache ", "was imported 30 days ago"}},
 		{name: "explicit file wins over the cache", code: 0, args: []string{"verify", "--trusted-root", vecRoot},
 			setup: func(t *testing.T, vars map[string]string) { importInto(t, vars, pgFile, "", 0) },
 			not:   []string{"trusted root:"}},
@@ -111,14 +119,20 @@ func TestVerifyTrustedRootResolution(t *testing.T) {
 		{name: "damaged cache is a usage error", code: 2,
 			setup: func(t *testing.T, vars map[string]string) {
 				vars[trust.DirEnv] = t.TempDir()
+				importInto(t, vars, vecRoot, vars[trust.DirEnv], 0)
 				if err := os.WriteFile(filepath.Join(vars[trust.DirEnv], trust.TrustedRootFile), []byte("{"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			},
-			want: []string{"trust cache: ", "run `cachet trust refresh`, or remove it"}},
+			want: []string{"trust cache: ", "import the file again, or remove"}},
+		{name: "a bad --tuf-root is a usage error", code: 2, args: []string{"verify", "--tuf-url", unreachableTUF, "--tuf-root", "/nonexistent/root.json"},
+			want: []string{"--tuf-root: open /nonexistent/root.json"}},
+		{name: "a TUF root without its URL", code: 2, args: []string{"verify-bundle", "--bundle", bundle, "--tuf-url", "", "--tuf-root", vecRoot},
+			setup: func(t *testing.T, vars map[string]string) { delete(vars, "CACHET_TUF_URL") },
+			want:  []string{"--tuf-root (CACHET_TUF_ROOT) needs --tuf-url (CACHET_TUF_URL)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			vars := map[string]string{"HOME": t.TempDir()}
+			vars := map[string]string{"HOME": t.TempDir(), "CACHET_TUF_URL": unreachableTUF}
 			if tc.setup != nil {
 				tc.setup(t, vars)
 			}
@@ -175,8 +189,10 @@ func signingConfigFile(t *testing.T) string {
 
 // TestSigningCommandsTrust: sign, attest and release find their trusted root the same
 // way: --trusted-root, a trust export given as --signing-config (which also chooses
-// the services), or the trust cache; never the embedded snapshot. With a root found they
-// go on to ask the runner for a token, which this environment refuses (exit 3).
+// the services), an imported trust cache, or the TUF repository; never the embedded
+// snapshot: an unreachable repository fails the run (exit 1) naming it and the fix.
+// With a root found they go on to ask the runner for a token, which this environment
+// refuses (exit 3).
 func TestSigningCommandsTrust(t *testing.T) {
 	ws := t.TempDir()
 	art := filepath.Join(ws, "app.bin")
@@ -209,25 +225,37 @@ func TestSigningCommandsTrust(t *testing.T) {
 			code  int
 			want  []string
 		}{
-			{name: "nothing: refused, no snapshot", code: 2,
-				want: []string{"no trusted root", "cachet trust refresh", "does not fall back to the embedded public-good snapshot"}},
+			{name: "TUF unreachable: refused, no snapshot", code: 1,
+				want: []string{"no trusted root: tuf " + unreachableTUF + ": TUF repository unreachable", "signing never uses expired or embedded trust",
+					"make " + unreachableTUF + " reachable", "--trusted-root FILE"}},
 			{name: "--trusted-root", extra: []string{"--trusted-root", vecRoot}, code: 3, want: []string{"permissions: id-token: write"}},
 			{name: "--trusted-root envelope", extra: []string{"--trusted-root", envFile}, code: 3, want: []string{"permissions: id-token: write"}},
 			{name: "--signing-config envelope alone", extra: []string{"--signing-config", envFile}, code: 3,
 				want: []string{"signing config: Fulcio http://127.0.0.1:9/from-config-fulcio, Rekor http://127.0.0.1:9/from-config-rekor", "permissions: id-token: write"}},
-			{name: "--signing-config plain needs a root", extra: []string{"--signing-config", scFile}, code: 2,
-				want: []string{"signing config: Fulcio http://127.0.0.1:9/from-config-fulcio", "no trusted root"}},
-			{name: "trust cache", code: 3,
-				setup: func(t *testing.T, vars map[string]string) { importInto(t, vars, vecRoot, "", time.Minute) },
-				want:  []string{"(trust cache, written", "permissions: id-token: write"}},
-			{name: "stale trust cache: a warning, not a refusal", code: 3,
+			{name: "--signing-config plain needs a root", extra: []string{"--signing-config", scFile}, code: 1,
+				want: []string{"signing config: Fulcio http://127.0.0.1:9/from-config-fulcio", "no trusted root", "TUF repository unreachable"}},
+			{name: "imported trust cache, with its signing config", code: 3,
+				setup: func(t *testing.T, vars map[string]string) { importInto(t, vars, envFile, "", time.Minute) },
+				want: []string{"(trust cache, imported", "signing config: Fulcio http://127.0.0.1:9/from-config-fulcio, Rekor http://127.0.0.1:9/from-config-rekor",
+					"permissions: id-token: write"}},
+			{name: "old import: a warning, not a refusal", code: 3,
 				setup: func(t *testing.T, vars map[string]string) {
 					importInto(t, vars, vecRoot, "", 8*24*time.Hour+time.Minute)
 				},
-				want: []string{"is 8 days old; run `cachet trust refresh`", "permissions: id-token: write"}},
+				want: []string{"was imported 8 days ago", "permissions: id-token: write"}},
+			{name: "an unwritable trust cache", code: 2,
+				setup: func(t *testing.T, vars map[string]string) {
+					// Under a regular file: unwritable even for root, who runs container actions.
+					file := filepath.Join(t.TempDir(), "file")
+					if err := os.WriteFile(file, nil, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					vars[trust.DirEnv] = filepath.Join(file, "trust")
+				},
+				want: []string{"trust cache not writable", "set CACHET_TRUST_DIR to a writable directory"}},
 		} {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
-				vars := map[string]string{"HOME": t.TempDir(), "GITHUB_TOKEN": "gh-token"}
+				vars := map[string]string{"HOME": t.TempDir(), "GITHUB_TOKEN": "gh-token", "CACHET_TUF_URL": unreachableTUF}
 				if tc.setup != nil {
 					tc.setup(t, vars)
 				}

@@ -26,6 +26,7 @@ type policyFlags struct {
 	allowSelfHosted         bool
 	minTimestamps           int
 	skipTlog, allowUnanchor bool
+	tuf                     tufFlags
 }
 
 func (f *policyFlags) register(fs *flag.FlagSet) {
@@ -43,7 +44,8 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "accept signatures made on self-hosted runners")
 	fs.StringVar(&f.keyFile, "key", "", "public key (PEM file) for key-based bundles")
 	fs.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON, keys are these flag names); flags override it")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json or a cachet trust export file; default the trust cache (cachet trust refresh), else the embedded public-good snapshot")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json or a cachet trust export file; default the TUF repository's (--tuf-url; its cache while valid, else refreshed; unreachable: what it last served, else the embedded public-good snapshot)")
+	f.tuf.register(fs)
 	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
 	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
 	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx or a URI)")
@@ -111,7 +113,7 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	}
 	// A plain trusted_root.json or a cachet trust envelope (cachet trust export), else
 	// the trust cache, else the embedded public-good snapshot; said on stderr.
-	tr, err := verifyTrustedRoot(e, f.trustedRoot)
+	tr, err := verifyTrustedRoot(e, f.trustedRoot, &f.tuf)
 	if err != nil {
 		return nil, nil, err
 	}

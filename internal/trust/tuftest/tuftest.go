@@ -1,7 +1,7 @@
 // Package tuftest builds a small TUF repository (root, targets, snapshot, timestamp,
 // consistent snapshots) with go-tuf for tests, and serves it from a directory. It can
 // publish new target versions, let metadata expire and sign with a key the root does not
-// trust, which is what a client must refuse.
+// trust or roll the timestamp back, which is what a client must refuse.
 package tuftest
 
 import (
@@ -26,6 +26,7 @@ type Repo struct {
 	Snapshot  *metadata.Metadata[metadata.SnapshotType]
 	Timestamp *metadata.Metadata[metadata.TimestampType]
 	keys      map[string]ed25519.PrivateKey
+	published [][]byte // timestamp.json as each publish wrote it
 }
 
 var roles = []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadata.TIMESTAMP}
@@ -124,7 +125,25 @@ func (r *Repo) publish(bump bool) error {
 	if err := sign(r.Timestamp, r.keys[metadata.TIMESTAMP]); err != nil {
 		return err
 	}
-	return r.Timestamp.ToFile(filepath.Join(r.Dir, "timestamp.json"), true)
+	p := filepath.Join(r.Dir, "timestamp.json")
+	if err := r.Timestamp.ToFile(p, true); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	r.published = append(r.published, b)
+	return nil
+}
+
+// RollBack serves the timestamp published before the last one again: validly signed,
+// unexpired, and older than what a client that saw the last one trusts.
+func (r *Repo) RollBack() error {
+	if len(r.published) < 2 {
+		return fmt.Errorf("tuftest: nothing to roll back to: %d timestamps published", len(r.published))
+	}
+	return os.WriteFile(filepath.Join(r.Dir, "timestamp.json"), r.published[len(r.published)-2], 0o644)
 }
 
 func (r *Repo) writeRoot() error {
