@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 )
 
@@ -47,6 +48,27 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		if p.KeyPEM == "" && (p.Identity == "" && p.IdentityRegexp == "") {
 			t.Fatal("accepted a policy without identity or key")
+		}
+	})
+}
+
+// FuzzAnchored: a pattern anchored accepts matches only whole strings, so matching it
+// is the same as matching ^(?:pattern)$.
+func FuzzAnchored(f *testing.F) {
+	for _, p := range []string{`^a$|.*`, `^https://github\.com/o/r/.*v.*|@refs/heads/main$`, `^a$|^b$`, `^(?:a|b)$`, `(?m)^a$`, `\Aa\z`, `^x\$`, `^(a|b)c$`} {
+		f.Add(p, "a\nb")
+		f.Add(p, "xa")
+	}
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if !anchored(pattern) {
+			return
+		}
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			t.Fatalf("anchored accepted an invalid pattern %q", pattern)
+		}
+		if re.MatchString(s) && !regexp.MustCompile(`^(?:`+pattern+`)$`).MatchString(s) {
+			t.Fatalf("anchored pattern %q matches %q, which ^(?:pattern)$ does not", pattern, s)
 		}
 	})
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -55,12 +57,16 @@ type Policy struct {
 	ServerURL string `json:"github-server-url,omitempty"`
 }
 
-// ParsePolicy reads a policy file, YAML or JSON, with the flag names as keys. Unknown
-// keys are errors: a misspelt rule must not silently allow more.
+// ParsePolicy reads a policy file, YAML or JSON, with the flag names as keys. Unknown,
+// duplicated and case-variant keys are errors: a misspelt or repeated rule must not
+// silently allow more (encoding/json alone keeps the last duplicate and reads REF as ref).
 func ParsePolicy(data []byte) (*Policy, error) {
-	j, err := yaml.YAMLToJSON(data)
+	j, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	if err := exactKeys(j); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.DisallowUnknownFields()
@@ -74,10 +80,73 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	return &p, p.Validate()
 }
 
-// anchored reports whether re matches only whole strings: ^ at the start and $ at the
-// end, so "^https://github.com/org/" cannot be satisfied by "https://evil/?https://github.com/org/".
+// policyKeys are the JSON names of Policy's fields, spelt exactly.
+var policyKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[Policy]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			keys[name] = true
+		}
+	}
+	return keys
+}()
+
+// exactKeys refuses a top-level key that is not spelt exactly as a policy key:
+// encoding/json would otherwise match "REF" or "Ref" to ref.
+func exactKeys(j []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(j, &m); err != nil {
+		return nil // not an object: the typed decode below says why
+	}
+	for k := range m {
+		if !policyKeys[k] {
+			return fmt.Errorf("%w: unknown key %q (keys are lower case, spelt as the verify flags)", ErrPolicy, k)
+		}
+	}
+	return nil
+}
+
+// anchored reports whether re matches only whole strings: every match must begin at
+// the start of the text and end at its end, on every top-level alternative, so
+// "^https://github.com/org/" cannot be satisfied by "https://evil/?https://github.com/org/"
+// and "^a$|.*" is refused. It reads the parsed expression, not the text: ^ and $ in
+// multi-line mode ((?m)) match at line breaks and do not anchor.
 func anchored(re string) bool {
-	return strings.HasPrefix(re, "^") && strings.HasSuffix(re, "$") && !strings.HasSuffix(re, `\$`)
+	r, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	r = r.Simplify()
+	return anchoredAt(r, syntax.OpBeginText) && anchoredAt(r, syntax.OpEndText)
+}
+
+// anchoredAt reports whether every match of r is preceded (OpBeginText) or followed
+// (OpEndText) by the empty-width assertion op. Conservative: any other shape is not.
+func anchoredAt(r *syntax.Regexp, op syntax.Op) bool {
+	switch r.Op {
+	case op:
+		return true
+	case syntax.OpCapture:
+		return anchoredAt(r.Sub[0], op)
+	case syntax.OpConcat:
+		if len(r.Sub) == 0 {
+			return false
+		}
+		if op == syntax.OpBeginText {
+			return anchoredAt(r.Sub[0], op)
+		}
+		return anchoredAt(r.Sub[len(r.Sub)-1], op)
+	case syntax.OpAlternate:
+		for _, s := range r.Sub {
+			if !anchoredAt(s, op) {
+				return false
+			}
+		}
+		return len(r.Sub) > 0
+	}
+	return false
 }
 
 // Validate refuses policies that would accept too much.
@@ -99,11 +168,11 @@ func (p *Policy) Validate() error {
 		if re == "" {
 			continue
 		}
-		if !anchored(re) {
-			return fmt.Errorf("%w: %s %q is not anchored: start it with ^ and end it with $", ErrPolicy, name, re)
-		}
 		if _, err := regexp.Compile(re); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		}
+		if !anchored(re) {
+			return fmt.Errorf("%w: %s %q is not anchored at both ends on every alternative: write it as ^(?:%s)$", ErrPolicy, name, re, re)
 		}
 	}
 	if p.RepositoryID != "" && strings.Trim(p.RepositoryID, "0123456789") != "" {

@@ -261,6 +261,14 @@ func TestPolicyValidation(t *testing.T) {
 		{"only start anchored", Policy{IdentityRegexp: `^https://github\.com/o/`, Issuer: "y"}, false},
 		{"escaped dollar is not an anchor", Policy{IdentityRegexp: `^x\$`, Issuer: "y"}, false},
 		{"unanchored issuer regexp", Policy{Identity: "x", IssuerRegexp: "token"}, false},
+		{"alternative unanchored", Policy{IdentityRegexp: `^a$|.*`, Issuer: "y"}, false},
+		{"alternatives each half anchored", Policy{IdentityRegexp: `^https://github\.com/o/r/.*v.*|@refs/heads/main$`, Issuer: "y"}, false},
+		{"issuer alternative unanchored", Policy{Identity: "x", IssuerRegexp: `^https://a$|b`}, false},
+		{"multi-line mode", Policy{IdentityRegexp: `(?m)^a$`, Issuer: "y"}, false},
+		{"anchors inside a group", Policy{IdentityRegexp: `(^a)|(b$)`, Issuer: "y"}, false},
+		{"wrapped alternation", Policy{IdentityRegexp: `^(?:a|.*)$`, Issuer: "y"}, true},
+		{"every alternative anchored", Policy{IdentityRegexp: `^a$|^b.*$`, Issuer: "y"}, true},
+		{"text anchors", Policy{IdentityRegexp: `\Aa\z`, Issuer: "y"}, true},
 		{"no identity", Policy{Issuer: "y"}, false},
 		{"no issuer", Policy{Identity: "x"}, false},
 		{"both identity forms", Policy{Identity: "x", IdentityRegexp: "^x$", Issuer: "y"}, false},
@@ -290,6 +298,17 @@ func TestParsePolicy(t *testing.T) {
 	}
 	if _, err := ParsePolicy([]byte(`{"certificate-identity":"x","certificate-oidc-issuer":"y","repo-id":"1"}`)); !errors.Is(err, ErrPolicy) {
 		t.Fatalf("unknown key accepted: %v", err)
+	}
+	for name, doc := range map[string]string{
+		"duplicate YAML key":  "certificate-identity: x\ncertificate-oidc-issuer: y\nref: refs/heads/main\nref: refs/heads/evil\n",
+		"duplicate JSON key":  `{"certificate-identity":"x","certificate-oidc-issuer":"y","ref":"a","ref":"b"}`,
+		"upper-case key":      "certificate-identity: x\ncertificate-oidc-issuer: y\nREF: refs/heads/main\n",
+		"mixed-case key":      `{"Certificate-Identity":"x","certificate-oidc-issuer":"y"}`,
+		"case-variant repeat": "certificate-identity: x\ncertificate-oidc-issuer: y\nref: a\nRef: b\n",
+	} {
+		if p, err := ParsePolicy([]byte(doc)); !errors.Is(err, ErrPolicy) {
+			t.Errorf("%s accepted: %+v %v", name, p, err)
+		}
 	}
 }
 
