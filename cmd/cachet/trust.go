@@ -282,6 +282,11 @@ func resolveTrustedRoot(e *env, path string, verifying bool, tf *tufFlags) (*tru
 	if err != nil {
 		return nil, explainTrust(err, path, verifying, o)
 	}
+	if !verifying && r.Stale {
+		// Sign never signs with stale trust: a key Sigstore rotated since would make
+		// a bundle that nobody can verify, or trust one it no longer should.
+		return nil, usagef("the trust cache %s is stale (imported %s ago): signing needs current trust; import a newer `cachet trust export`, run `cachet trust refresh`, or pass --trusted-root", r.Dir, r.Age.Round(time.Hour))
+	}
 	notice, warning := r.Notice()
 	if notice != "" {
 		fmt.Fprintln(e.stderr, notice)

@@ -238,11 +238,11 @@ func TestSigningCommandsTrust(t *testing.T) {
 				setup: func(t *testing.T, vars map[string]string) { importInto(t, vars, envFile, "", time.Minute) },
 				want: []string{"(trust cache, imported", "signing config: Fulcio http://127.0.0.1:9/from-config-fulcio, Rekor http://127.0.0.1:9/from-config-rekor",
 					"permissions: id-token: write"}},
-			{name: "old import: a warning, not a refusal", code: 3,
+			{name: "old import: signing refused", code: 2,
 				setup: func(t *testing.T, vars map[string]string) {
 					importInto(t, vars, vecRoot, "", 8*24*time.Hour+time.Minute)
 				},
-				want: []string{"was imported 8 days ago", "permissions: id-token: write"}},
+				want: []string{"is stale (imported 192h0m0s ago): signing needs current trust", "cachet trust refresh"}},
 			{name: "an unwritable trust cache", code: 2,
 				setup: func(t *testing.T, vars map[string]string) {
 					// Under a regular file: unwritable even for root, who runs container actions.
