@@ -39,13 +39,13 @@ func TestAttestWithHSMKey(t *testing.T) {
 	}
 	bundle := art + ".intoto.sigstore.json"
 
-	if r := attest(hsmPolicy(t, t.TempDir(), `"refs/tags/*"`, keyID)); r.code != 3 {
+	if r := attest(hsmPolicy(t, `"refs/tags/*"`, keyID)); r.code != 3 {
 		t.Fatalf("a policy allowing only tags did not refuse a push to main: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(bundle); err == nil {
 		t.Fatal("refused attestation left a bundle")
 	}
-	r = attest(hsmPolicy(t, t.TempDir(), `"refs/heads/main"`, keyID))
+	r = attest(hsmPolicy(t, `"refs/heads/main"`, keyID))
 	if r.code != 0 {
 		t.Fatalf("cachet attest --key: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

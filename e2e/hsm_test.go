@@ -15,9 +15,15 @@ import (
 )
 
 // hsmPolicy lets the stack's fake job (a push to main of octo-org/octo-repo) sign with
-// keyID for tenant "release" on refs.
-func hsmPolicy(t *testing.T, dir, refs string, keyIDs ...string) string {
+// keyID for tenant "release" on refs. It writes the policy where the operator would:
+// in the policy directory cachetBin was built with (one subdirectory per test).
+func hsmPolicy(t *testing.T, refs string, keyIDs ...string) string {
 	t.Helper()
+	dir := filepath.Join(policyDir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	var b strings.Builder
 	b.WriteString("tenants:\n  release:\n    keys:\n")
 	for _, id := range keyIDs {
@@ -87,7 +93,7 @@ func TestHSMSignThenCosignVerifies(t *testing.T) {
 		info[obj] = keyInfo{id, pub}
 		ids = append(ids, id)
 	}
-	pol := hsmPolicy(t, t.TempDir(), `"refs/heads/main"`, ids...)
+	pol := hsmPolicy(t, `"refs/heads/main"`, ids...)
 
 	for _, tc := range []struct {
 		name, obj string
@@ -203,9 +209,8 @@ func TestHSMSignRefusals(t *testing.T) {
 		t.Fatalf("key public: %s", r.stderr)
 	}
 	keyID := keyIDFrom(t, r.stderr)
-	polDir := t.TempDir()
-	mainOnly := hsmPolicy(t, polDir, `"refs/heads/main"`, keyID)
-	tagsOnly := hsmPolicy(t, polDir, `"refs/tags/v*"`, keyID)
+	mainOnly := hsmPolicy(t, `"refs/heads/main"`, keyID)
+	tagsOnly := hsmPolicy(t, `"refs/tags/v*"`, keyID)
 	wrongPIN := filepath.Join(t.TempDir(), "wrong.pin")
 	writeFile(t, wrongPIN, "not-the-pin-1618\n")
 	tsaURL := stack["CACHET_STACK_TSA_URL"] + "/api/v1/timestamp"

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,6 +22,10 @@ var stack map[string]string
 
 // cachetBin is the cachet binary under test.
 var cachetBin string
+
+// policyDir is the signing-policy directory cachetBin was built with (policy.Dir): key
+// mode reads policies only from there, as it reads /etc/cachet in a release build.
+var policyDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -57,8 +62,18 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// Others (the unprivileged-job tests) run cachetBin from here and read its policy dir.
+	policyDir = filepath.Join(dir, "etc-cachet")
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := os.Mkdir(policyDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	cachetBin = filepath.Join(dir, "cachet")
-	build := exec.Command("go", "build", "-o", cachetBin, "./cmd/cachet")
+	build := exec.Command("go", "build", "-ldflags", "-X github.com/cachet-sign/cachet/policy.Dir="+policyDir, "-o", cachetBin, "./cmd/cachet")
 	build.Dir = repo
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
@@ -101,9 +116,18 @@ type result struct {
 
 func run(t *testing.T, dir string, env []string, name string, args ...string) result {
 	t.Helper()
+	return runAs(t, nil, dir, env, name, args...)
+}
+
+// runAs runs a command as the user cred names (nil: as the test itself).
+func runAs(t *testing.T, cred *syscall.Credential, dir string, env []string, name string, args ...string) result {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), name, args...)
 	cmd.Dir = dir
 	cmd.Env = env
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

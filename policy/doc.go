@@ -9,4 +9,9 @@
 // It denies by default: an unknown tenant, key or principal is refused, the first
 // failing condition is the reason, and a policy with an unknown key or a rule that
 // would allow any ref does not parse.
+//
+// It reads a policy only from Dir (built in, /etc/cachet by default) and only when root
+// alone could have written it and every directory above it (Load): the job asking to
+// sign controls its inputs, environment and files, so none of them may choose or write
+// the policy that judges it.
 package policy

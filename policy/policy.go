@@ -1,19 +1,16 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/cachet-sign/cachet/internal/strictdoc"
 	"github.com/cachet-sign/cachet/keyless"
-	"sigs.k8s.io/yaml"
 )
 
 // ErrPolicy means a policy or approvals file is unusable as written.
@@ -111,37 +108,23 @@ type Rule struct {
 	EnvironmentApproves bool `json:"environment-approves,omitempty"`
 }
 
+// NormApprover is the form approvers are compared in: GitHub logins are case-insensitive,
+// so " Alice", "alice" and "@ALICE" are one approver and count once.
+func NormApprover(s string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@"))
+}
+
 // Approval is one approver's approval of one digest.
 type Approval struct {
 	Digest   string `json:"digest"` // sha256:<hex>
 	Approver string `json:"approver"`
 }
 
-// decodeStrict decodes one YAML or JSON document, refusing unknown keys. YAMLToJSON
-// reads only the first document of a stream, so a second one (after a "---" line) is
-// refused rather than silently dropped with whatever deny rules it holds.
+// decodeStrict decodes one YAML or JSON document, refusing unknown, duplicated and
+// case-variant keys and a second document (whose deny rules would otherwise be dropped).
 func decodeStrict(data []byte, v any) error {
-	content := false
-	for _, line := range strings.Split(string(data), "\n") {
-		l := strings.TrimRight(line, " \t\r")
-		if (l == "---" || strings.HasPrefix(l, "--- ")) && content {
-			return fmt.Errorf("%w: more than one document", ErrPolicy)
-		}
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") && t != "---" {
-			content = true
-		}
-	}
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
+	if err := strictdoc.Decode(data, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrPolicy, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", ErrPolicy, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: more than one document", ErrPolicy)
 	}
 	return nil
 }
@@ -169,19 +152,27 @@ func ParseApprovals(data []byte) ([]Approval, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: approval %d: %v", ErrPolicy, i, err)
 		}
-		if strings.TrimSpace(a.Approver) == "" {
+		if NormApprover(a.Approver) == "" {
 			return nil, fmt.Errorf("%w: approval %d has no approver", ErrPolicy, i)
 		}
-		as[i].Digest = d
+		as[i].Digest, as[i].Approver = d, NormApprover(a.Approver)
 	}
 	return as, nil
 }
 
-// Load reads the policy at path and the approvals file it names.
-func Load(policyPath string) (*Policy, error) {
-	data, err := os.ReadFile(policyPath)
+// Load reads the policy at path and the approvals file it names, after checking that
+// only root could have written either (see Trusted); path empty is DefaultPath().
+func Load(path string) (*Policy, error) {
+	if path == "" {
+		path = DefaultPath()
+	}
+	real, err := Resolve(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+		return nil, err
+	}
+	data, err := readTrusted(real)
+	if err != nil {
+		return nil, err
 	}
 	p, err := Parse(data)
 	if err != nil {
@@ -190,11 +181,15 @@ func Load(policyPath string) (*Policy, error) {
 	if p.ApprovalsFile != "" {
 		ap := p.ApprovalsFile
 		if !filepath.IsAbs(ap) {
-			ap = filepath.Join(filepath.Dir(policyPath), ap)
+			ap = filepath.Join(filepath.Dir(real), ap)
 		}
-		data, err := os.ReadFile(ap)
+		rap, err := filepath.EvalSymlinks(ap)
 		if err != nil {
 			return nil, fmt.Errorf("%w: approvals file: %v", ErrPolicy, err)
+		}
+		data, err := readTrusted(rap)
+		if err != nil {
+			return nil, fmt.Errorf("approvals file: %w", err)
 		}
 		if p.Approvals, err = ParseApprovals(data); err != nil {
 			return nil, fmt.Errorf("approvals file %s: %w", ap, err)
@@ -275,6 +270,11 @@ func (r *Rule) validate() error {
 	}
 	if len(r.Approvers) > 0 && r.Approvals == 0 {
 		return errors.New("approvers without approvals: set how many must approve")
+	}
+	for i, a := range r.Approvers {
+		if r.Approvers[i] = NormApprover(a); r.Approvers[i] == "" {
+			return fmt.Errorf("approver %d is empty", i)
+		}
 	}
 	return nil
 }

@@ -58,9 +58,9 @@ tenants:
             digests-deny: ["` + hexd("revoked build") + `"]
           - repository: octo-org/approved
             refs: ["refs/heads/main"]
-            digests-allow: ["` + hexd("approved twice") + `", "` + hexd("approved once") + `", "` + hexd("approved by outsider") + `"]
+            digests-allow: ["` + hexd("approved twice") + `", "` + hexd("approved once") + `", "` + hexd("approved by outsider") + `", "` + hexd("approved by alice thrice") + `"]
             approvals: 2
-            approvers: [alice, bob, carol]
+            approvers: [alice, " Bob", carol]
           - repository: octo-org/gated
             refs: ["refs/heads/main"]
             environment: release-gate
@@ -78,6 +78,9 @@ tenants:
 - {digest: "` + hexd("approved once") + `", approver: alice}
 - {digest: "` + hexd("approved by outsider") + `", approver: alice}
 - {digest: "` + hexd("approved by outsider") + `", approver: mallory}
+- {digest: "` + hexd("approved by alice thrice") + `", approver: alice}
+- {digest: "` + hexd("approved by alice thrice") + `", approver: " ALICE"}
+- {digest: "` + hexd("approved by alice thrice") + `", approver: "@Alice"}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +122,7 @@ func TestMaySign(t *testing.T) {
 		{"approvals: two distinct approvers", "apps", keyID, approvedRepo, "approved twice", ""},
 		{"approvals: one approver twice", "apps", keyID, approvedRepo, "approved once", "has 1 of 2 required approvals"},
 		{"approvals: outsider does not count", "apps", keyID, approvedRepo, "approved by outsider", "has 1 of 2 required approvals"},
+		{"approvals: one login in three spellings counts once", "apps", keyID, approvedRepo, "approved by alice thrice", "has 1 of 2 required approvals"},
 		{"digest not on allow list", "apps", keyID, approvedRepo, "something else", "is not on the allow list"},
 		{"environment approves", "apps", keyID, gatedRepo, "anything", ""},
 		{"environment approval missing", "apps", keyID, with(func(c *keyless.Claims) { *c = *gatedRepo; c.Environment = "staging" }), "anything", `requires "release-gate"`},
@@ -204,8 +208,8 @@ func TestParse(t *testing.T) {
 	for _, tc := range []struct{ doc, says string }{
 		{"", "no tenants"},
 		{"tenants: {}", "no tenants"},
-		{"tennants: {}", "unknown field"},
-		{"tenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [refs/heads/main], enviroment: prod}]}]}}", "unknown field"},
+		{"tennants: {}", `unknown key "tennants"`},
+		{"tenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [refs/heads/main], enviroment: prod}]}]}}", `unknown key "enviroment" in tenants.a.keys[0].rules[0]`},
 		{"tenants: {a: {keys: [{rules: [{repository: o/r, refs: [x]}]}]}}", "no key-id"},
 		{"tenants: {a: {keys: [{key-id: K, rules: []}]}}", "no rules"},
 		{"tenants: {a: {keys: [{key-id: K, rules: [{refs: [x]}]}]}}", "repository or repository-id"},
@@ -218,6 +222,9 @@ func TestParse(t *testing.T) {
 		{"tenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [x], approvers: [a]}]}]}}", "approvers without approvals"},
 		{"tenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [x]}]}, {key-id: K, rules: [{repository: o/r, refs: [x]}]}]}}", "listed twice"},
 		{"tenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [x]}]}]}}\n---\nx: 1", "more than one document"},
+		{"tenants:\n  a:\n    keys:\n      - key-id: K\n        rules:\n          - {repository: o/r, refs: [x], digests-deny: [" + hexd("d") + "]}\n        rules:\n          - {repository: o/r, refs: [x]}\n", "already set"},
+		{"tenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [x], Digests-Deny: [" + hexd("d") + "]}]}]}}", `unknown key "Digests-Deny"`},
+		{"Tenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [x]}]}]}}", `unknown key "Tenants"`},
 	} {
 		_, err := policy.Parse([]byte(tc.doc))
 		if !errors.Is(err, policy.ErrPolicy) || !strings.Contains(err.Error(), tc.says) {
@@ -233,6 +240,7 @@ func TestParse(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
+	policyDir(t, dir)
 	os.WriteFile(filepath.Join(dir, "approvals.yaml"), []byte("- {digest: "+hexd("a")+", approver: alice}\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("approvals-file: approvals.yaml\ntenants: {a: {keys: [{key-id: K, rules: [{repository: o/r, refs: [x]}]}]}}\n"), 0o644)
 	p, err := policy.Load(filepath.Join(dir, "policy.yaml"))

@@ -1,17 +1,14 @@
 package verify
 
 import (
-	"bytes"
 	"crypto"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"regexp/syntax"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"github.com/cachet-sign/cachet/internal/strictdoc"
 )
 
 // ErrPolicy means a policy is unusable as written; it is never "allow everything".
@@ -61,51 +58,11 @@ type Policy struct {
 // duplicated and case-variant keys are errors: a misspelt or repeated rule must not
 // silently allow more (encoding/json alone keeps the last duplicate and reads REF as ref).
 func ParsePolicy(data []byte) (*Policy, error) {
-	j, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
-	}
-	if err := exactKeys(j); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
 	var p Policy
-	if err := dec.Decode(&p); err != nil {
+	if err := strictdoc.Decode(data, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: more than one document", ErrPolicy)
 	}
 	return &p, p.Validate()
-}
-
-// policyKeys are the JSON names of Policy's fields, spelt exactly.
-var policyKeys = func() map[string]bool {
-	keys := map[string]bool{}
-	t := reflect.TypeFor[Policy]()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			keys[name] = true
-		}
-	}
-	return keys
-}()
-
-// exactKeys refuses a top-level key that is not spelt exactly as a policy key:
-// encoding/json would otherwise match "REF" or "Ref" to ref.
-func exactKeys(j []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(j, &m); err != nil {
-		return nil // not an object: the typed decode below says why
-	}
-	for k := range m {
-		if !policyKeys[k] {
-			return fmt.Errorf("%w: unknown key %q (keys are lower case, spelt as the verify flags)", ErrPolicy, k)
-		}
-	}
-	return nil
 }
 
 // anchored reports whether re matches only whole strings: every match must begin at

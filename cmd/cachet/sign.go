@@ -20,6 +20,7 @@ import (
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/keyless"
+	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/tlog"
 	"github.com/cachet-sign/cachet/trust"
@@ -100,7 +101,7 @@ func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
 // registerKeyMode adds key (HSM) mode's flags (sign and attest).
 func (f *signFlags) registerKeyMode(fs *flag.FlagSet) {
 	fs.StringVar(&f.key, "key", "", "key mode: sign with this key, a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...&pin-source=file:PATH|env:NAME) or a PEM file (development)")
-	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML); required with --key")
+	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML) inside "+policy.Dir+", owned by root and writable by root alone (default "+policy.DefaultPath()+")")
 	fs.StringVar(&f.tenant, "tenant", "", "key mode: tenant whose key signs; required with --key")
 	fs.StringVar(&f.rsaScheme, "rsa-scheme", "pkcs1v15", "key mode, RSA keys: pkcs1v15 (what cosign verify-blob --key checks) or pss")
 	fs.BoolVar(&f.tlogUpload, "tlog-upload", false, "key mode: also record the signature and public key in Rekor (keyless mode always does)")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,33 +62,15 @@ type keyed struct {
 }
 
 // keyPipeline sets up key mode for sign and attest: it checks the flags, loads the
-// policy (never from the workspace), verifies the job's token for the principal, opens
+// policy (only a root-owned one in policy.Dir), verifies the job's token for the principal, opens
 // the key (PIN masked) and returns the pipeline that signs with it. Refusals are audited.
 func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*keyed, error) {
 	a := e.action()
 	switch {
 	case len(f.tsaURLs) == 0:
 		return nil, usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
-	case f.policyFile == "":
-		return nil, usagef("key mode needs --policy FILE: the signing policy that says who may sign with the key")
 	case f.tenant == "":
 		return nil, usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
-	}
-	if err := outsideWorkspace(e, "--policy", f.policyFile); err != nil {
-		return nil, err
-	}
-	pol, err := policy.Load(f.policyFile)
-	if err != nil {
-		return nil, usagef("--policy %s: %v", f.policyFile, err)
-	}
-	if pol.ApprovalsFile != "" {
-		ap := pol.ApprovalsFile
-		if !filepath.IsAbs(ap) {
-			ap = filepath.Join(filepath.Dir(f.policyFile), ap)
-		}
-		if err := outsideWorkspace(e, "the policy's approvals-file", ap); err != nil {
-			return nil, err
-		}
 	}
 	refuse := func(principal, keyID string, err error) error {
 		if aerr := al.Log(audit.Event{Event: "codesign.refused", Tenant: f.tenant, Principal: principal, KeyID: keyID, Reason: err.Error()}); aerr != nil {
@@ -115,6 +96,15 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 		return nil, err
 	}
 	principal := policy.FromClaims(claims)
+	// The policy: only from the directory cachet was built with, and only when root
+	// alone could have written it (policy.Load checks); never from where the job points.
+	pol, err := policy.Load(f.policyFile)
+	if errors.Is(err, policy.ErrUntrusted) {
+		return nil, refuse(principal.String(), "", err)
+	}
+	if err != nil {
+		return nil, usagef("signing policy: %v", err)
+	}
 
 	// The key. Its PIN is masked before use and never in an error.
 	opts := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme)}
@@ -147,27 +137,6 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 		p.Rekor = f.transparencyLog(tr)
 	}
 	return &keyed{p: p, key: k, claims: claims}, nil
-}
-
-// outsideWorkspace refuses a policy the workflow's own checkout could supply: the
-// policy is the runner owner's, not the repository's.
-func outsideWorkspace(e *env, what, path string) error {
-	ws := e.getenv("GITHUB_WORKSPACE")
-	if ws == "" {
-		return nil
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return usagef("%s %s: %v", what, path, err)
-	}
-	wsAbs, err := filepath.Abs(ws)
-	if err != nil {
-		return usagef("GITHUB_WORKSPACE: %v", err)
-	}
-	if rel, err := filepath.Rel(wsAbs, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		return usagef("%s %s is inside the workspace (%s), which the workflow controls; keep the signing policy on the runner, outside it (e.g. /etc/cachet/)", what, path, ws)
-	}
-	return nil
 }
 
 func keySummary(signed []sign.Result, notSigned []string, tenant, keyID, verifyCmd string) string {
