@@ -32,6 +32,7 @@ type Serials struct {
 	block   uint64   // minimum reservation
 	dir     string   // "" when not persisted
 	unlock  func() error
+	onRes   func(n uint64, took time.Duration)
 
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -39,6 +40,7 @@ type Serials struct {
 	limit     uint64 // highest counter value covered by a durable reservation
 	chunk     uint64 // current reservation size: block, doubled whenever a request waited
 	extending bool   // a reservation is being written
+	closed    bool   // Close ran: nothing more is issued
 	err       error  // the last reservation failed
 }
 
@@ -58,6 +60,8 @@ type SerialOptions struct {
 	Ephemeral bool
 	// Now is the clock for Ephemeral; time.Now when nil.
 	Now func() time.Time
+	// Reserved, when not nil, is told of each durable reservation after it (metrics).
+	Reserved func(n uint64, took time.Duration)
 }
 
 // OpenSerials loads (or creates) the high-water mark and reserves the first block before
@@ -70,6 +74,7 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 		replica: new(big.Int).Lsh(big.NewInt(int64(o.ReplicaID)), 64),
 		block:   o.Block,
 		dir:     o.Dir,
+		onRes:   o.Reserved,
 	}
 	if s.block == 0 {
 		s.block = DefaultBlock
@@ -123,7 +128,11 @@ func (s *Serials) path() string { return filepath.Join(s.dir, s.name()) }
 // serial this replica issued before, in this process or an earlier one.
 func (s *Serials) Next() (*big.Int, error) {
 	s.mu.Lock()
-	for s.next > s.limit {
+	for s.closed || s.next > s.limit {
+		if s.closed {
+			s.mu.Unlock()
+			return nil, errors.New("tsa: serials are closed (the server is stopping)")
+		}
 		if s.err != nil {
 			err := s.err
 			s.err = nil // let a later call retry the reservation
@@ -153,9 +162,13 @@ func (s *Serials) extendLocked() {
 		return
 	}
 	s.extending = true
-	target := s.limit + s.chunk
+	target, n := s.limit+s.chunk, s.chunk
 	go func() {
+		start := time.Now()
 		err := s.persist(target)
+		if err == nil && s.onRes != nil {
+			s.onRes(n, time.Since(start))
+		}
 		s.mu.Lock()
 		s.extending = false
 		if err != nil {
@@ -168,18 +181,28 @@ func (s *Serials) extendLocked() {
 	}()
 }
 
-// Close waits for a reservation in flight and releases the lock. Serials not issued
-// from the current block are skipped by the next process.
+// Close waits for a reservation in flight, records the last serial issued as the
+// high-water mark (a graceful stop: the next process goes on right after it instead of
+// skipping the rest of the block) and releases the lock. Serials must not be asked for
+// after Close. A crash skips that step; the reservation on disk still covers it.
 func (s *Serials) Close() error {
 	s.mu.Lock()
 	for s.extending {
 		s.cond.Wait()
 	}
+	last, limit := s.next-1, s.limit
+	s.closed = true
 	s.mu.Unlock()
-	if s.unlock != nil {
-		return s.unlock()
+	var err error
+	if s.dir != "" && last < limit {
+		err = s.persist(last)
 	}
-	return nil
+	if s.unlock != nil {
+		if uerr := s.unlock(); err == nil {
+			err = uerr
+		}
+	}
+	return err
 }
 
 func readHighWater(path string) (uint64, error) {

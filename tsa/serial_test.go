@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/digitorus/timestamp"
 )
@@ -183,5 +184,44 @@ func TestConcurrentSerialsDistinct(t *testing.T) {
 			t.Fatalf("serial %v issued twice", s)
 		}
 		seen[s.String()] = true
+	}
+}
+
+// TestSerialsCloseRecordsLast: a graceful stop writes the last serial issued as the
+// high-water mark, so the next process goes on right after it; nothing is issued after
+// Close, and the reservation hook sees every reservation.
+func TestSerialsCloseRecordsLast(t *testing.T) {
+	dir := t.TempDir()
+	var reservations, reserved uint64
+	s, err := OpenSerials(SerialOptions{Dir: dir, Block: 10, Reserved: func(n uint64, _ time.Duration) { reservations++; reserved += n }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *big.Int
+	for range 25 {
+		if last, err = s.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Next(); err == nil {
+		t.Fatal("Next after Close issued a serial")
+	}
+	if reservations == 0 || reserved < 15 {
+		t.Errorf("reservation hook saw %d reservations of %d serials, want the extensions past the first block", reservations, reserved)
+	}
+	s2, err := OpenSerials(SerialOptions{Dir: dir, Block: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	n, err := s2.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := new(big.Int).Add(last, big.NewInt(1)); n.Cmp(want) != 0 {
+		t.Fatalf("after a graceful stop at %v the next serial is %v, want %v", last, n, want)
 	}
 }

@@ -34,6 +34,12 @@ type ServerOptions struct {
 	// Audit records requests refused before they reach the authority (size, rate);
 	// the authority's logger when nil.
 	Audit *audit.Logger
+	// Metrics, when not nil, counts tokens, refusals and latency.
+	Metrics *Metrics
+	// Ready answers GET /readyz: while it returns false (a replica draining before it
+	// stops) the endpoint says 503, so a load balancer stops sending new requests; the
+	// replica still answers those it gets. Always ready when nil.
+	Ready func() bool
 	Now   func() time.Time
 }
 
@@ -42,7 +48,8 @@ type ServerOptions struct {
 //
 //	POST /, POST /api/v1/timestamp                  application/timestamp-query -> application/timestamp-reply
 //	GET  /certchain, GET /api/v1/timestamp/certchain PEM chain, leaf first
-//	GET  /healthz                                    "ok"
+//	GET  /healthz                                    "ok" (liveness)
+//	GET  /readyz                                     "ready", or 503 "draining" (readiness)
 //
 // Refused requests still get a TimeStampResp with status rejection and HTTP 200, as RFC
 // 3161 asks; HTTP errors are for what is not a timestamp request at all (wrong method
@@ -73,6 +80,13 @@ func Handler(a *Authority, o ServerOptions) http.Handler {
 	mux.HandleFunc("GET /certchain", s.certchain)
 	mux.HandleFunc("GET /api/v1/timestamp/certchain", s.certchain)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if o.Ready != nil && !o.Ready() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
 	return mux
 }
 
@@ -95,10 +109,12 @@ type buffers struct {
 }
 
 func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	client := clientIP(r.RemoteAddr)
 	if s.limiter != nil {
 		if wait := s.limiter.take(client, s.o.Now()); wait > 0 {
 			s.audit(client, "rate limited")
+			s.o.Metrics.observe(start, false, reasonRateLimited)
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			http.Error(w, "too many requests", http.StatusTooManyRequests)
 			return
@@ -107,12 +123,14 @@ func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/timestamp-query" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/timestamp-query" {
 			s.audit(client, "content type "+strconv.Quote(ct))
+			s.o.Metrics.observe(start, false, reasonContentType)
 			http.Error(w, "want Content-Type: application/timestamp-query", http.StatusUnsupportedMediaType)
 			return
 		}
 	}
 	if r.ContentLength > s.o.MaxRequestSize {
 		s.tooLarge(w, client)
+		s.o.Metrics.observe(start, false, reasonTooLarge)
 		return
 	}
 	bufs := s.bufs.Get().(*buffers)
@@ -124,14 +142,24 @@ func (s *server) timestamp(w http.ResponseWriter, r *http.Request) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			s.tooLarge(w, client)
+			s.o.Metrics.observe(start, false, reasonTooLarge)
 			return
 		}
 		http.Error(w, "read request: "+err.Error(), http.StatusBadRequest)
+		s.o.Metrics.observe(start, false, reasonUnreadable)
 		return
 	}
 	s.signing <- struct{}{}
-	resp, iss, _ := s.a.respond(bufs.resp[:0], buf.Bytes(), client)
+	resp, iss, ref := s.a.respond(bufs.resp[:0], buf.Bytes(), client)
 	<-s.signing
+	if s.o.Metrics != nil {
+		reason := ""
+		var r *Refusal
+		if errors.As(ref, &r) {
+			reason = failureReason(r.Info)
+		}
+		defer s.o.Metrics.observe(start, iss != nil, reason)
+	}
 	if iss != nil {
 		bufs.resp = resp // a token, in our buffer; refusals are shared
 	}

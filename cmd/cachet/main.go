@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,7 +76,7 @@ func main() {
 		// renamed, so even this exit leaves no partial bundle at a bundle path.
 		select {
 		case code = <-done:
-		case <-time.After(interruptGrace):
+		case <-time.After(interruptGrace + time.Duration(extraGrace.Load())):
 			code = report(ctx, errors.New("the command did not stop in time; exiting"), e)
 		}
 	}
@@ -87,6 +88,19 @@ func main() {
 // before the process exits anyway: a CI runner that cancels a job waits a few seconds
 // before it kills, and the user at a terminal wants the prompt back now.
 const interruptGrace = 800 * time.Millisecond
+
+// extraGrace and stopped let a command whose normal end is SIGTERM (tsa serve) wind
+// down longer than interruptGrace and exit 0 when it finished cleanly.
+var (
+	extraGrace atomic.Int64 // nanoseconds
+	stopped    atomic.Bool
+)
+
+// stopGrace gives the running command d more than interruptGrace after a signal.
+func stopGrace(d time.Duration) { extraGrace.Store(int64(d)) }
+
+// stoppedCleanly says the command ended as asked by the signal: exit 0, not 128+n.
+func stoppedCleanly() { stopped.Store(true) }
 
 // interrupted is the cause of the run's context when a signal ended it.
 type interrupted struct{ sig os.Signal }
@@ -191,7 +205,7 @@ func run(ctx context.Context, args []string, e *env) int {
 // returned: what it did not finish is not a success.
 func report(ctx context.Context, err error, e *env) int {
 	var intr *interrupted
-	if errors.As(context.Cause(ctx), &intr) {
+	if errors.As(context.Cause(ctx), &intr) && !(err == nil && stopped.Load()) {
 		if err == nil || errors.Is(err, intr) && err.Error() == intr.Error() {
 			err = errors.New(intr.Error())
 		} else {

@@ -15,11 +15,15 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/tsa"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 const tsaUsage = `usage: cachet tsa <command> [flags]
@@ -56,6 +60,10 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	state := fs.String("state", "", "directory for the serial number high-water mark (required unless --insecure-ephemeral-serials)")
 	ephemeral := fs.Bool("insecure-ephemeral-serials", false, "without --state, derive serials from the clock (development only)")
 	replica := fs.Int("replica-id", 0, "this replica's id, 0.."+strconv.Itoa(tsa.MaxReplicaID)+"; unique per replica behind one URL")
+	fromHost := fs.Bool("replica-id-from-hostname", false, "take the replica id from the host name's ordinal suffix (a StatefulSet pod's cachet-tsa-2 is 2; $HOSTNAME, else the system's)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address at /metrics (off when empty)")
+	drain := fs.Duration("shutdown-delay", 0, "on SIGTERM, report not ready on /readyz and keep serving this long before closing the listener (a load balancer's health-check interval)")
+	grace := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	auditLog := fs.String("audit-log", "", "append one JSON line per token and refusal to this file")
 	rateLimit := fs.Float64("rate-limit", 100, "requests per second per client IP; 0 disables")
 	rateBurst := fs.Int("rate-burst", 200, "rate-limit bucket size per client IP")
@@ -76,6 +84,28 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	if *state == "" && !*ephemeral {
 		return usagef("cachet tsa serve: --state DIR is required so serial numbers never repeat across restarts")
 	}
+	if *fromHost {
+		replicaSet := false
+		fs.Visit(func(f *flag.Flag) { replicaSet = replicaSet || f.Name == "replica-id" })
+		if replicaSet {
+			return usagef("cachet tsa serve: give --replica-id or --replica-id-from-hostname, not both")
+		}
+		host := e.getenv("HOSTNAME")
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		id, err := ordinal(host)
+		if err != nil {
+			return usagef("cachet tsa serve: --replica-id-from-hostname: %v", err)
+		}
+		*replica = id
+	}
+	if *grace <= 0 || *drain < 0 {
+		return usagef("cachet tsa serve: --shutdown-timeout must be positive and --shutdown-delay not negative")
+	}
+	// SIGTERM is how this command is meant to end: give it the time to drain and finish
+	// what is in flight, and exit 0 when it did.
+	stopGrace(*drain + *grace + 2*time.Second)
 	var signer crypto.Signer
 	if keys.IsURI(*keyFile) {
 		// An HSM key (issue 6's keys package): the PIN comes from the URI's pin-source,
@@ -106,11 +136,24 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		defer f.Close()
 		logger = &audit.Logger{W: f}
 	}
-	serials, err := tsa.OpenSerials(tsa.SerialOptions{Dir: *state, ReplicaID: *replica, Ephemeral: *ephemeral})
+	var metrics *tsa.Metrics
+	reg := prometheus.NewRegistry()
+	if *metricsAddr != "" {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		if metrics, err = tsa.NewMetrics(reg); err != nil {
+			return err
+		}
+	}
+	serials, err := tsa.OpenSerials(tsa.SerialOptions{Dir: *state, ReplicaID: *replica, Ephemeral: *ephemeral, Reserved: metrics.Reserved})
 	if err != nil {
 		return err
 	}
-	defer serials.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			serials.Close()
+		}
+	}()
 	a, err := tsa.NewAuthority(tsa.Config{Signer: signer, Chain: chain, Policy: oid, Serials: serials, Audit: logger})
 	if err != nil {
 		return err
@@ -126,9 +169,11 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: tsa.Handler(a, tsa.ServerOptions{
 			MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst, Audit: logger,
+			Metrics: metrics, Ready: func() bool { return !draining.Load() },
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -136,23 +181,67 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 	}
+	errc := make(chan error, 2)
+	var msrv *http.Server
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		fmt.Fprintf(e.stdout, "cachet tsa: metrics on http://%s/metrics\n", mln.Addr())
+	}
 	fmt.Fprintf(e.stdout, "cachet tsa: serving http://%s (policy %s, replica %d)\n", ln.Addr(), oid, *replica)
-	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Graceful stop: not ready first (the load balancer stops sending), keep serving
+	// for the delay, then stop accepting and let what is in flight finish, then record
+	// the serial high-water mark.
+	draining.Store(true)
+	stopAt := time.Now()
+	fmt.Fprintf(e.stderr, "cachet tsa: %v: draining (not ready), stopping in %s\n", context.Cause(ctx), *drain)
+	time.Sleep(*drain)
+	fmt.Fprintf(e.stderr, "cachet tsa: closing the listener; waiting up to %s for requests in flight\n", *grace)
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("shutdown: requests still in flight after --shutdown-timeout %s: %w", *grace, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	if msrv != nil {
+		msrv.Shutdown(sctx)
+	}
+	closed = true
+	if err := serials.Close(); err != nil {
+		return fmt.Errorf("serial state: %w", err)
+	}
+	stoppedCleanly()
+	fmt.Fprintf(e.stderr, "cachet tsa: stopped in %s; every request in flight was answered\n", time.Since(stopAt).Round(time.Millisecond))
 	return nil
+}
+
+// ordinal is the trailing number of a StatefulSet pod's host name (cachet-tsa-2 is 2).
+func ordinal(host string) (int, error) {
+	i := strings.LastIndexByte(host, '-')
+	n, err := strconv.Atoi(host[i+1:])
+	if i < 0 || err != nil || n < 0 || n > tsa.MaxReplicaID || host[i+1:] != strconv.Itoa(n) {
+		return 0, fmt.Errorf("host name %q does not end in -N (0..%d), as a StatefulSet pod's does; pass --replica-id", host, tsa.MaxReplicaID)
+	}
+	return n, nil
 }
 
 // pretouchHeap faults in n bytes of heap before the server takes requests, as the JVM's

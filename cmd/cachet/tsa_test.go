@@ -51,6 +51,8 @@ func TestTSACommand(t *testing.T) {
 		{"bad policy", []string{"serve", "--key", key, "--chain", chainF, "--state", dir, "--policy", "x.y"}, exitUsage, "--policy"},
 		{"bad replica", []string{"serve", "--key", key, "--chain", chainF, "--state", dir, "--replica-id", "70000"}, exitFailure, "replica id"},
 		{"missing EKU", []string{"serve", "--key", key, "--chain", rootF, "--state", dir}, exitFailure, "exactly one extended key usage"},
+		{"both replica flags", []string{"serve", "--key", key, "--chain", chainF, "--state", dir, "--replica-id", "1", "--replica-id-from-hostname"}, exitUsage, "not both"},
+		{"no shutdown time", []string{"serve", "--key", key, "--chain", chainF, "--state", dir, "--shutdown-timeout", "0s"}, exitUsage, "--shutdown-timeout"},
 		{"missing key file", []string{"serve", "--key", filepath.Join(dir, "nope"), "--chain", chainF, "--state", dir}, exitFailure, "signing key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,4 +71,18 @@ func TestTSACommand(t *testing.T) {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
 	})
+}
+
+// TestOrdinal: a StatefulSet pod's name gives its replica id; anything else is refused.
+func TestOrdinal(t *testing.T) {
+	for host, want := range map[string]int{"cachet-tsa-0": 0, "cachet-tsa-2": 2, "tsa-65535": 65535} {
+		if got, err := ordinal(host); err != nil || got != want {
+			t.Errorf("ordinal(%q) = %d, %v; want %d", host, got, err, want)
+		}
+	}
+	for _, host := range []string{"", "cachet", "cachet-tsa-", "cachet-tsa-x", "cachet-tsa-01", "tsa-65536", "tsa-+1"} {
+		if _, err := ordinal(host); err == nil {
+			t.Errorf("ordinal(%q) accepted", host)
+		}
+	}
 }
