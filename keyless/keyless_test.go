@@ -85,6 +85,7 @@ func TestVerifierRefusals(t *testing.T) {
 		{"wrong audience", mint(t, iss, fakegithub.MintOptions{Audience: "not-sigstore"}), ErrTokenInvalid, "audience"},
 		{"expired", mint(t, iss, fakegithub.MintOptions{TTL: -10 * time.Minute}), ErrTokenInvalid, "expired"},
 		{"issuer not configured", mint(t, other, fakegithub.MintOptions{}), ErrIssuerNotConfigured, "--oidc-issuer"},
+		{"not valid yet (nbf)", mint(t, iss, fakegithub.MintOptions{Claims: map[string]any{"nbf": time.Now().Add(10 * time.Minute).Unix()}}), ErrTokenInvalid, "not valid before"},
 		{"not a JWT", "abc.def", ErrMalformedToken, ""},
 		{"garbage payload", "e30.!!!.sig", ErrMalformedToken, ""},
 	}
@@ -105,8 +106,26 @@ func TestVerifierRefusals(t *testing.T) {
 	}
 }
 
+// TestVerifierDiscoveryMismatch: a discovery document naming another issuer than the
+// URL it was fetched from is a refusal (ErrIssuerNotConfigured), not an outage.
+func TestVerifierDiscoveryMismatch(t *testing.T) {
+	iss, _ := newIssuer(t)
+	// Another URL answering with iss's discovery document and keys: it names iss.URL.
+	impostor := httptest.NewServer(iss.Handler())
+	t.Cleanup(impostor.Close)
+	tok := mint(t, iss, fakegithub.MintOptions{Issuer: impostor.URL})
+	_, err := (&Verifier{Issuer: impostor.URL}).Verify(t.Context(), tok)
+	if !errors.Is(err, ErrIssuerNotConfigured) || !strings.Contains(err.Error(), "names issuer") {
+		t.Fatalf("err = %v, want ErrIssuerNotConfigured naming the discovery document's issuer", err)
+	}
+}
+
 func TestVerifierSkew(t *testing.T) {
 	iss, _ := newIssuer(t)
+	soon := mint(t, iss, fakegithub.MintOptions{Claims: map[string]any{"nbf": time.Now().Add(30 * time.Second).Unix()}})
+	if _, err := (&Verifier{Issuer: iss.URL}).Verify(t.Context(), soon); err != nil {
+		t.Fatalf("nbf within skew: %v", err)
+	}
 	tok := mint(t, iss, fakegithub.MintOptions{TTL: time.Minute})
 	late := &Verifier{Issuer: iss.URL, Now: func() time.Time { return time.Now().Add(time.Minute + 30*time.Second) }}
 	if _, err := late.Verify(t.Context(), tok); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,9 +147,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		hc = http.DefaultClient
 	}
 	octx := oidc.ClientContext(ctx, hc)
-	provider, err := oidc.NewProvider(octx, issuer)
+	provider, err := discover(octx, hc, issuer)
 	if err != nil {
-		return nil, fmt.Errorf("fetch the discovery document of %s: %w", issuer, err)
+		return nil, err
 	}
 	// Expiry is checked below with our own, smaller skew (go-oidc allows five minutes).
 	idt, err := provider.Verifier(&oidc.Config{ClientID: aud, SkipExpiryCheck: true, Now: now}).Verify(octx, raw)
@@ -162,6 +163,22 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if !idt.IssuedAt.IsZero() && idt.IssuedAt.After(t.Add(skew)) {
 		return nil, fmt.Errorf("%w: issued in the future (%s); check the clock", ErrTokenInvalid, idt.IssuedAt.UTC().Format(time.RFC3339))
 	}
+	// go-oidc's SkipExpiryCheck also skips nbf: check it here, with the same skew.
+	var nbf struct {
+		NotBefore *json.Number `json:"nbf"`
+	}
+	if err := idt.Claims(&nbf); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedToken, err)
+	}
+	if nbf.NotBefore != nil {
+		n, err := nbf.NotBefore.Float64()
+		if err != nil {
+			return nil, fmt.Errorf("%w: nbf is not a number", ErrMalformedToken)
+		}
+		if nb := time.Unix(int64(n), 0); nb.After(t.Add(skew)) {
+			return nil, fmt.Errorf("%w: not valid before %s; check the clock", ErrTokenInvalid, nb.UTC().Format(time.RFC3339))
+		}
+	}
 	var c Claims
 	if err := idt.Claims(&c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedToken, err)
@@ -170,6 +187,57 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: token issuer %q", ErrIssuerNotConfigured, c.Issuer)
 	}
 	return &c, nil
+}
+
+// maxDiscovery bounds the discovery document; GitHub's is under 2 KB.
+const maxDiscovery = 1 << 20
+
+// discover reads issuer's OpenID discovery document and refuses one that names another
+// issuer: its keys would be the keys of whoever answers at that URL, not of the issuer
+// configured. (go-oidc's NewProvider makes the same comparison, but its error cannot be
+// told from an unreachable issuer, and a mismatch is a refusal, not an outage.)
+func discover(ctx context.Context, hc *http.Client, issuer string) (*oidc.Provider, error) {
+	u := issuer + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: issuer URL %q: %v", ErrIssuerNotConfigured, issuer, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch the discovery document of %s: %w", issuer, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscovery+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch the discovery document of %s: %w", issuer, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch the discovery document of %s: HTTP %s", issuer, resp.Status)
+	}
+	if len(body) > maxDiscovery {
+		return nil, fmt.Errorf("discovery document of %s: larger than %d bytes", issuer, maxDiscovery)
+	}
+	var pc oidc.ProviderConfig
+	if err := json.Unmarshal(body, &pc); err != nil {
+		return nil, fmt.Errorf("discovery document of %s: %v", issuer, err)
+	}
+	if pc.IssuerURL != issuer {
+		return nil, fmt.Errorf("%w: the discovery document at %s names issuer %s, not the configured %s; refusing its keys (a misconfigured or impersonating issuer)",
+			ErrIssuerNotConfigured, u, strconv.Quote(pc.IssuerURL), strconv.Quote(issuer))
+	}
+	if pc.JWKSURL == "" {
+		return nil, fmt.Errorf("discovery document of %s has no jwks_uri", issuer)
+	}
+	// Only the algorithms go-oidc verifies (as its NewProvider filters them).
+	var algs []string
+	for _, a := range pc.Algorithms {
+		switch a {
+		case oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA:
+			algs = append(algs, a)
+		}
+	}
+	pc.Algorithms = algs
+	return pc.NewProvider(ctx), nil
 }
 
 // peekClaims decodes the payload without verifying it, for routing and messages only.

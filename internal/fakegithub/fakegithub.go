@@ -107,7 +107,7 @@ func (i *Issuer) now() time.Time {
 type MintOptions struct {
 	Audience string         `json:"audience,omitempty"` // "sigstore" when empty
 	TTL      time.Duration  `json:"ttl,omitempty"`      // 5 minutes when zero; negative makes an expired token
-	Claims   map[string]any `json:"claims,omitempty"`   // overrides; null deletes
+	Claims   map[string]any `json:"claims,omitempty"`   // overrides (also iat and nbf); null deletes
 	Issuer   string         `json:"issuer,omitempty"`   // overrides "iss" (a token from another issuer)
 }
 
@@ -151,6 +151,11 @@ func (i *Issuer) Mint(o MintOptions) (string, error) {
 		claims["nbf"] = now.Add(2 * ttl).Unix()
 	}
 	claims["exp"] = now.Add(ttl).Unix()
+	for _, k := range []string{"iat", "nbf"} { // a test's own validity claims win
+		if v, ok := o.Claims[k]; ok && v != nil {
+			claims[k] = v
+		}
+	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("fakegithub: encode claims: %w", err)
