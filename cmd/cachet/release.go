@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -356,17 +357,36 @@ func download(ctx context.Context, gh *github.Client, rl *ghRetry, dl *http.Clie
 		if hash {
 			w = io.MultiWriter(fh, h)
 		}
-		_, err = io.Copy(w, rc)
+		src := &readErrs{r: rc}
+		_, err = io.Copy(w, src)
 		if cerr := fh.Close(); err == nil {
 			err = cerr
 		}
+		if err != nil && src.err != nil {
+			return nil, &transientError{err} // the download was cut short: retry it
+		}
 		if err != nil {
-			return nil, &transientError{err}
+			return nil, err // writing here failed (disk full, permissions): retrying changes nothing
 		}
 		digest = h.Sum(nil)
 		return nil, nil
 	})
 	return digest, err
+}
+
+// readErrs remembers a read error, so a copy's failure can be told apart: the network
+// side (worth retrying) or the local file (not).
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 // transientError is a failure worth retrying (a download cut short).
@@ -452,9 +472,15 @@ func retryAfter(resp *github.Response, err error, attempt int) (time.Duration, s
 	case errors.As(err, &er):
 		return 0, ""
 	}
-	var ne net.Error
+	// A local file's error is final. (A bare syscall.Errno satisfies net.Error, so that
+	// interface alone cannot tell the network from the disk.)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return 0, ""
+	}
 	var ue *url.Error
-	if errors.As(err, &ne) || errors.As(err, &ue) {
+	var oe *net.OpError
+	if errors.As(err, &ue) || errors.As(err, &oe) {
 		return jitter(time.Duration(attempt) * 500 * time.Millisecond), "network error"
 	}
 	return 0, ""
