@@ -36,7 +36,8 @@
 //
 // a positive integer of at most 80 bits (RFC 3161 allows 160): the top 16 bits name the
 // replica (each replica gets its own --replica-id, so replicas never collide), the low 64
-// bits count up from 1 and strictly increase within the replica. The counter's
+// bits strictly increase within the replica, and a process never starts them below the
+// clock in microseconds. The counter's
 // high-water mark lives in the state directory (serial-r<ID>), written durably: a
 // temporary file, fsync, rename over the old one, fsync of the directory. A process
 // first reserves a block (DefaultBlock serials) by writing counter+block as the mark,
@@ -45,6 +46,10 @@
 // reservations double in size until they keep ahead of the request rate). After a
 // crash the next process starts above the durable mark, skipping at most the unused
 // part of the reserved blocks, never repeating one. An flock on serial-r<ID>.lock keeps two
-// processes from sharing one replica's counter. Without a state directory (development
-// only) the counter starts at the Unix time in nanoseconds.
+// processes from sharing one replica's counter; a directory whose lock file shows the
+// replica ran before but whose mark is gone refuses to start. The clock floor makes a
+// restored old backup of the mark safe: every serial issued since is below the time it
+// was issued at, so the next process starts above it (assuming the clock does not go
+// back and a replica averages under one serial per microsecond). Without a state
+// directory (development only) the counter starts at the Unix time in nanoseconds.
 package tsa

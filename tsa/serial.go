@@ -58,7 +58,7 @@ type SerialOptions struct {
 	// nanoseconds, so serials stay unique across restarts only while the clock moves
 	// forward and fewer than one serial per nanosecond is issued. For development.
 	Ephemeral bool
-	// Now is the clock for Ephemeral; time.Now when nil.
+	// Now is the clock (the counter's floor, and Ephemeral's start); time.Now when nil.
 	Now func() time.Time
 	// Reserved, when not nil, is told of each durable reservation after it (metrics).
 	Reserved func(n uint64, took time.Duration)
@@ -96,15 +96,34 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tsa: serial state: %w", err)
 	}
-	unlock, err := lockFile(filepath.Join(o.Dir, s.name()+".lock"))
+	lockPath := filepath.Join(o.Dir, s.name()+".lock")
+	_, lerr := os.Lstat(lockPath)
+	usedBefore := lerr == nil // the lock file is made on first start and never removed
+	unlock, err := lockFile(lockPath)
 	if err != nil {
 		return nil, err
 	}
 	s.unlock = unlock
-	hw, err := readHighWater(s.path())
+	hw, found, err := readHighWater(s.path())
 	if err != nil {
 		unlock()
 		return nil, err
+	}
+	if !found && usedBefore {
+		unlock()
+		return nil, fmt.Errorf("tsa: %s exists but the serial high-water mark %s is missing: this replica issued serials before, and starting again could repeat them; "+
+			"restore %s from a backup (an old one is safe, see the README), or start under a new --replica-id", lockPath, s.path(), s.name())
+	}
+	// The counter never starts below the clock in microseconds, so a restored old
+	// backup of the mark (or a lost one) cannot lead back into serials issued since:
+	// those stay below the time they were issued at, as long as the clock does not go
+	// back and this replica averages under one serial per microsecond.
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	if floor := uint64(max(0, now().UnixMicro())); hw < floor {
+		hw = floor
 	}
 	if hw > ^uint64(0)-1<<40 {
 		unlock()
@@ -116,6 +135,9 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 		return nil, err
 	}
 	s.limit = hw + s.block
+	if s.onRes != nil {
+		s.onRes(s.block, 0)
+	}
 	return s, nil
 }
 
@@ -205,20 +227,21 @@ func (s *Serials) Close() error {
 	return err
 }
 
-func readHighWater(path string) (uint64, error) {
+// readHighWater reads the mark at path; found is false when there is none.
+func readHighWater(path string) (hw uint64, found bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("tsa: serial state: %w", err)
+		return 0, false, fmt.Errorf("tsa: serial state: %w", err)
 	}
 	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
 		// Never guess: a lost high-water mark could reissue serials.
-		return 0, fmt.Errorf("tsa: serial state %s is corrupt (%v): restore it, or move to a new --replica-id", path, err)
+		return 0, false, fmt.Errorf("tsa: serial state %s is corrupt (%v): restore it, or move to a new --replica-id", path, err)
 	}
-	return v, nil
+	return v, true, nil
 }
 
 // persist makes hw durable: write a temporary file, fsync it, rename it over the old

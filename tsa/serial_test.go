@@ -193,7 +193,8 @@ func TestConcurrentSerialsDistinct(t *testing.T) {
 func TestSerialsCloseRecordsLast(t *testing.T) {
 	dir := t.TempDir()
 	var reservations, reserved uint64
-	s, err := OpenSerials(SerialOptions{Dir: dir, Block: 10, Reserved: func(n uint64, _ time.Duration) { reservations++; reserved += n }})
+	clock := func() time.Time { return time.Unix(1_800_000_000, 0) } // still: the floor does not move
+	s, err := OpenSerials(SerialOptions{Dir: dir, Block: 10, Now: clock, Reserved: func(n uint64, _ time.Duration) { reservations++; reserved += n }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,10 +210,10 @@ func TestSerialsCloseRecordsLast(t *testing.T) {
 	if _, err := s.Next(); err == nil {
 		t.Fatal("Next after Close issued a serial")
 	}
-	if reservations == 0 || reserved < 15 {
+	if reservations < 2 || reserved < 25 {
 		t.Errorf("reservation hook saw %d reservations of %d serials, want the extensions past the first block", reservations, reserved)
 	}
-	s2, err := OpenSerials(SerialOptions{Dir: dir, Block: 10})
+	s2, err := OpenSerials(SerialOptions{Dir: dir, Block: 10, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +224,76 @@ func TestSerialsCloseRecordsLast(t *testing.T) {
 	}
 	if want := new(big.Int).Add(last, big.NewInt(1)); n.Cmp(want) != 0 {
 		t.Fatalf("after a graceful stop at %v the next serial is %v, want %v", last, n, want)
+	}
+}
+
+// TestSerialsLostMarkRefused: a state directory that shows this replica ran before (its
+// lock file) but has lost the mark refuses to start rather than count from the start.
+func TestSerialsLostMarkRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSerials(SerialOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Next(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Remove(filepath.Join(dir, "serial-r0")); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := OpenSerials(SerialOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "missing") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("started without its mark: %v", err)
+	}
+	// Another replica id in the same directory never ran: it starts.
+	s1, err := OpenSerials(SerialOptions{Dir: dir, ReplicaID: 1})
+	if err != nil {
+		t.Fatalf("a fresh replica id: %v", err)
+	}
+	s1.Close()
+}
+
+// TestSerialsRestoredBackup: the state directory restored from an old backup (the mark
+// goes back) still never repeats a serial: the counter starts above the clock, which
+// is above every serial issued before.
+func TestSerialsRestoredBackup(t *testing.T) {
+	dir := t.TempDir()
+	mark := filepath.Join(dir, "serial-r0")
+	t0 := time.Now()
+	clock := t0
+	now := func() time.Time { return clock }
+	s, err := OpenSerials(SerialOptions{Dir: dir, Block: 10, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup, err := os.ReadFile(mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *big.Int
+	for range 5000 { // many blocks past the backup
+		if last, err = s.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if err := os.WriteFile(mark, backup, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock = t0.Add(time.Minute) // restoring takes a while; the clock moved on
+	s2, err := OpenSerials(SerialOptions{Dir: dir, Block: 10, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	n, err := s2.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Cmp(last) <= 0 {
+		t.Fatalf("after restoring an old mark the next serial %v is not above the last issued %v", n, last)
 	}
 }
