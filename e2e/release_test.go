@@ -191,3 +191,36 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestReleaseRefusesControlNames: a release asset whose name holds a line break (the
+// API is whoever answers it) fails alone, shown quoted; it never starts a workflow
+// command in the log, and the other assets are signed.
+func TestReleaseRefusesControlNames(t *testing.T) {
+	api, err := fakegithubapi.Start(ghToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	rel := api.AddRelease("octo-org/octo-repo", "v3.0.0")
+	api.AddAsset(rel, "good.bin", []byte("good "+time.Now().String()))
+	bad := "bad\n::add-mask::x\n::warning::forged.bin"
+	api.AddAsset(rel, bad, []byte("bad"))
+	ws := t.TempDir()
+	r := run(t, ws, releaseEnv(t, ws), cachetBin, releaseArgs(api, ws, "v3.0.0")...)
+	out := r.stdout + r.stderr
+	if r.code != 1 || !strings.Contains(out, `"bad\n::add-mask::x\n::warning::forged.bin": the asset's name holds a control character`) {
+		t.Fatalf("exit %d (want 1)\n%s", r.code, out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "::") && !strings.HasPrefix(l, "::error") && !strings.HasPrefix(l, "::add-mask::") || l == "::add-mask::x" {
+			t.Errorf("an asset name started a workflow command: %q", l)
+		}
+	}
+	assets := api.Assets(rel)
+	if _, ok := assets["good.bin.sigstore.json"]; !ok {
+		t.Errorf("good.bin was not signed: %v", keys(assets))
+	}
+	if _, ok := assets[bad+".sigstore.json"]; ok {
+		t.Error("the badly named asset got a bundle")
+	}
+}

@@ -108,6 +108,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		for _, c := range sums {
+			if err := checkName("--subject-checksums entry", c.Name); err != nil {
+				return err
+			}
 			subjects = append(subjects, attest.Subject{Name: c.Name, Digest: c.Digest})
 		}
 	}
@@ -115,6 +118,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		d, err := parseSHA256(sd)
 		if err != nil {
 			return usagef("--subject-digest %q: %v", sd, err)
+		}
+		if err := checkName("--subject-name", f.subjectName); err != nil {
+			return err
 		}
 		if f.subjectName == "" {
 			return usagef("--subject-digest needs --subject-name")

@@ -78,8 +78,12 @@ func splitLines(v string) []string {
 // glob left with nothing is an error.
 func expandArtifacts(patterns []string, dirs bool, warn io.Writer) ([]string, error) {
 	var out []string
+	var checkErr error
 	seen := map[string]bool{}
 	add := func(m string) {
+		if checkErr == nil {
+			checkErr = checkName("artifact", m)
+		}
 		if !seen[m] {
 			seen[m] = true
 			out = append(out, m)
@@ -102,20 +106,23 @@ func expandArtifacts(patterns []string, dirs bool, warn io.Writer) ([]string, er
 			st, err := os.Lstat(m)
 			switch {
 			case err != nil:
-				fmt.Fprintf(warn, "skipped %s: %v\n", m, errors.Unwrap(err))
+				fmt.Fprintf(warn, "skipped %s: %v\n", shown(m), errors.Unwrap(err))
 			case st.Mode().IsRegular() && strings.HasSuffix(m, bundleSuffix):
 			case st.Mode().IsRegular(), dirs && st.IsDir():
 				add(m)
 				n++
 			case st.Mode()&fs.ModeSymlink != 0:
-				fmt.Fprintf(warn, "skipped %s: a symbolic link (a glob takes regular files only; name the link itself to use its target)\n", m)
+				fmt.Fprintf(warn, "skipped %s: a symbolic link (a glob takes regular files only; name the link itself to use its target)\n", shown(m))
 			default:
-				fmt.Fprintf(warn, "skipped %s: %s, not a regular file\n", m, regfile.Kind(st.Mode()))
+				fmt.Fprintf(warn, "skipped %s: %s, not a regular file\n", shown(m), regfile.Kind(st.Mode()))
 			}
 		}
 		if n == 0 {
 			return nil, usagef("glob %q matches no regular file (bundles, symbolic links and special files are skipped)", p)
 		}
+	}
+	if checkErr != nil {
+		return nil, checkErr
 	}
 	return out, nil
 }

@@ -164,6 +164,10 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 		dir := filepath.Join(tmp, strconv.Itoa(i))
 		it.subject = sign.Subject{Name: as.GetName(), Path: filepath.Join(dir, filepath.Base(as.GetName())),
 			Bundle: filepath.Join(dir, filepath.Base(as.GetName())+bundleSuffix)}
+		if hasControl(as.GetName()) {
+			it.err = errors.New("the asset's name holds a control character; a line break would split the bundle-paths output and could inject workflow commands into the log: rename the asset")
+			continue
+		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -194,15 +198,15 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	for _, it := range items {
 		switch {
 		case it.err != nil:
-			failed = append(failed, fmt.Sprintf("%s: %v", it.asset.GetName(), it.err))
+			failed = append(failed, fmt.Sprintf("%s: %v", shown(it.asset.GetName()), it.err))
 		case it.existing != nil && !replace:
 			if _, err := p.Existing(it.subject.Bundle, it.subject.Digest); err != nil {
 				failed = append(failed, fmt.Sprintf("%s: the release's %s does not verify for this identity and the asset (%v); pass --replace to replace it",
-					it.asset.GetName(), it.existing.GetName(), err))
+					shown(it.asset.GetName()), shown(it.existing.GetName()), err))
 				continue
 			}
 			kept++
-			fmt.Fprintf(e.stderr, "kept %s: it verifies\n", it.existing.GetName())
+			fmt.Fprintf(e.stderr, "kept %s: it verifies\n", shown(it.existing.GetName()))
 		default:
 			toSign = append(toSign, it.subject)
 			signItems = append(signItems, it)

@@ -595,9 +595,17 @@ func planSubjects(paths []string, bundlePath, outDir string) ([]sign.Subject, er
 			return nil, usagef("--output-dir %s is not a directory", outDir)
 		}
 	}
+	for what, v := range map[string]string{"--bundle": bundlePath, "--output-dir": outDir} {
+		if err := checkName(what, v); err != nil {
+			return nil, err
+		}
+	}
 	taken := map[string]string{}
 	var out []sign.Subject
 	for _, p := range paths {
+		if err := checkName("artifact", p); err != nil {
+			return nil, err
+		}
 		if err := checkArtifact(p); err != nil {
 			return nil, err
 		}
@@ -696,6 +704,9 @@ func planDigestSubjects(subjects []sign.Subject, sums []sign.Checksum, sumsPath,
 		taken[s.Bundle] = s.Name
 	}
 	for _, c := range sums {
+		if err := checkName("--checksums entry", c.Name); err != nil {
+			return nil, err
+		}
 		base := filepath.Base(filepath.FromSlash(c.Name))
 		if base == "." || base == ".." || base == string(filepath.Separator) {
 			return nil, usagef("--checksums: %q names no file", c.Name)

@@ -166,6 +166,9 @@ func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := checkName("artifact", fs.Arg(0)); err != nil {
+		return err
+	}
 	s, err := parseSubject(fs.Arg(0), bundle, "")
 	if err != nil {
 		return err
