@@ -224,3 +224,31 @@ func TestReleaseRefusesControlNames(t *testing.T) {
 		t.Error("the badly named asset got a bundle")
 	}
 }
+
+// TestReleaseRefusesHugeExistingBundle: an existing "bundle" asset larger than any
+// bundle is not downloaded into memory or disk to be judged: that asset fails with the
+// fix (--replace), the others are signed.
+func TestReleaseRefusesHugeExistingBundle(t *testing.T) {
+	api, err := fakegithubapi.Start(ghToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	rel := api.AddRelease("octo-org/octo-repo", "v3.1.0")
+	api.AddAsset(rel, "a.bin", []byte("a "+time.Now().String()))
+	api.AddAsset(rel, "b.bin", []byte("b "+time.Now().String()))
+	api.AddAsset(rel, "a.bin.sigstore.json", make([]byte, 17<<20))
+	ws := t.TempDir()
+	r := run(t, ws, releaseEnv(t, ws), cachetBin, releaseArgs(api, ws, "v3.1.0")...)
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "larger than any bundle") || !strings.Contains(r.stdout+r.stderr, "--replace") {
+		t.Fatalf("exit %d (want 1)\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, ok := api.Assets(rel)["b.bin.sigstore.json"]; !ok {
+		t.Error("b.bin was not signed")
+	}
+	for _, req := range api.Requests() {
+		if strings.Contains(req, "GET") && strings.Contains(req, "/assets/") && strings.HasSuffix(req, fmt.Sprint(api.Assets(rel)["a.bin.sigstore.json"].ID)) {
+			t.Errorf("the oversized asset was downloaded: %s", req)
+		}
+	}
+}

@@ -19,7 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/google/go-github/v60/github"
 )
@@ -175,14 +177,19 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 				it.err = err
 				return
 			}
-			d, err := download(ctx, gh, rl, dl, owner, name, as.GetID(), it.subject.Path, true)
+			d, err := download(ctx, gh, rl, dl, owner, name, as.GetID(), it.subject.Path, true, 0)
 			if err != nil {
 				it.err = fmt.Errorf("download: %w", err)
 				return
 			}
 			it.subject.Digest = d
 			if it.existing != nil && !replace {
-				if _, err := download(ctx, gh, rl, dl, owner, name, it.existing.GetID(), it.subject.Bundle, false); err != nil {
+				if n := it.existing.GetSize(); n > bundle.MaxSize {
+					it.err = fmt.Errorf("the release's %s is %s, larger than any bundle (%s): not a bundle cachet keeps; pass --replace to replace it",
+						shown(it.existing.GetName()), regfile.Size(int64(n)), regfile.Size(bundle.MaxSize))
+					return
+				}
+				if _, err := download(ctx, gh, rl, dl, owner, name, it.existing.GetID(), it.subject.Bundle, false, bundle.MaxSize); err != nil {
 					it.err = fmt.Errorf("download %s: %w", it.existing.GetName(), err)
 				}
 			}
@@ -344,7 +351,7 @@ func newGitHub(apiURL, uploadURL, token string) (*github.Client, error) {
 // download streams asset id to path (the redirect to storage is followed by dl, which
 // carries no token), hashing it when hash is set. Retried whole on rate limits and
 // transient errors.
-func download(ctx context.Context, gh *github.Client, rl *ghRetry, dl *http.Client, owner, repo string, id int64, path string, hash bool) ([]byte, error) {
+func download(ctx context.Context, gh *github.Client, rl *ghRetry, dl *http.Client, owner, repo string, id int64, path string, hash bool, limit int64) ([]byte, error) {
 	var digest []byte
 	err := rl.do(ctx, "download asset "+strconv.FormatInt(id, 10), func() (*github.Response, error) {
 		rc, _, err := gh.Repositories.DownloadReleaseAsset(ctx, owner, repo, id, dl)
@@ -362,7 +369,15 @@ func download(ctx context.Context, gh *github.Client, rl *ghRetry, dl *http.Clie
 			w = io.MultiWriter(fh, h)
 		}
 		src := &readErrs{r: rc}
-		_, err = io.Copy(w, src)
+		var n int64
+		if limit > 0 {
+			n, err = io.Copy(w, io.LimitReader(src, limit+1))
+			if err == nil && n > limit {
+				err = fmt.Errorf("longer than %s", regfile.Size(limit))
+			}
+		} else {
+			_, err = io.Copy(w, src)
+		}
 		if cerr := fh.Close(); err == nil {
 			err = cerr
 		}
