@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -64,8 +65,9 @@ func (r *refusedError) Unwrap() error { return r.err }
 func main() {
 	ctx, stop := notifyInterrupt(context.Background())
 	e := &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
+	stopProfile := startProfile(os.Getenv("CACHET_CPU_PROFILE"))
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, os.Args[1:], e) }()
+	go func() { code := run(ctx, os.Args[1:], e); stopProfile(); done <- code }()
 	var code int
 	select {
 	case code = <-done:
@@ -82,6 +84,23 @@ func main() {
 	}
 	stop()
 	os.Exit(code)
+}
+
+// startProfile writes a CPU profile of the run to path (CACHET_CPU_PROFILE; the
+// benchmarks use it); the returned func ends it. Empty path: nothing.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cachet: CACHET_CPU_PROFILE:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // interruptGrace is how long a command may take to wind down after SIGINT or SIGTERM
