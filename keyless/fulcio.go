@@ -97,7 +97,7 @@ func (e *statusError) tokenRefusal() (message string, ok bool) {
 // Fulcio is a client of Fulcio's v2 REST API.
 type Fulcio struct {
 	URL        string       // base URL, e.g. https://fulcio.sigstore.dev
-	HTTPClient *http.Client // http.DefaultClient when nil
+	HTTPClient *http.Client // a client with a 30 s timeout when nil
 	Retries    int          // extra attempts on transport errors, 429 and 5xx; 0 means 3
 	// Backoff is the wait before retry n (1-based); 500ms·n when nil.
 	Backoff func(n int) time.Duration
@@ -180,7 +180,7 @@ func algorithmOf(pub crypto.PublicKey) fulciopb.PublicKeyAlgorithm {
 func (f *Fulcio) post(ctx context.Context, url string, body []byte) ([]byte, error) {
 	hc := f.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTPClient
 	}
 	retries := f.Retries
 	if retries == 0 {

@@ -16,6 +16,10 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
+// defaultHTTPClient is used when a caller gives no client: never one without a timeout
+// (http.DefaultClient waits forever on a server that accepts and never answers).
+var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
+
 // DefaultIssuer is GitHub.com's Actions OIDC issuer.
 const DefaultIssuer = "https://token.actions.githubusercontent.com"
 
@@ -49,7 +53,7 @@ func FetchRunnerToken(ctx context.Context, client *http.Client, getenv func(stri
 	q.Set("audience", audience)
 	u.RawQuery = q.Encode()
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultHTTPClient
 	}
 	var lastErr error
 	for attempt := range 3 {
@@ -108,7 +112,7 @@ type Verifier struct {
 	Issuer string
 	// Audience is required in "aud"; Audience ("sigstore") when empty.
 	Audience string
-	// HTTPClient fetches discovery and JWKS; http.DefaultClient when nil.
+	// HTTPClient fetches discovery and JWKS; a client with a 30 s timeout when nil.
 	HTTPClient *http.Client
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -144,7 +148,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	hc := v.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTPClient
 	}
 	octx := oidc.ClientContext(ctx, hc)
 	provider, err := discover(octx, hc, issuer)

@@ -1,7 +1,10 @@
-// Package tlog records signatures in a Rekor v1 transparency log and checks what the
-// log answers before anyone relies on it: the entry must be the one we proposed, its
-// inclusion proof must lead to a root the log signed, and its signed entry timestamp
-// (SET) must verify against the log's key from the trusted root. A log we do not trust,
+// Package tlog records signatures in a Rekor transparency log, v1 (Rekor on Trillian,
+// hashedrekord and DSSE entries) or v2 (rekor-tiles: hashedrekord v0.0.2 entries, DSSE
+// envelopes recorded as hashedrekord too, see AddDSSE), and
+// checks what the log answers before anyone relies on it: the entry must be the one we
+// proposed, its inclusion proof must lead to a checkpoint the log signed, and (v1) its
+// signed entry timestamp (SET) must verify against the log's key from the trusted root.
+// Both share one retrying keep-alive transport (retry.go). A log we do not trust,
 // or an answer that does not check out, is an error: no bundle is made from it.
 package tlog
 

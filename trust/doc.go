@@ -4,9 +4,10 @@
 //
 // Select turns a signing config into the service URLs cachet speaks to, honouring each
 // service's validFor window, majorApiVersion and the Rekor and TSA selectors (ANY,
-// ALL, EXACT n). It refuses a config it cannot follow instead of guessing: one that
-// selects only Rekor v2 logs (cachet writes Rekor v1 entries), one that selects more
-// than one Rekor log, or one with no valid service left.
+// ALL, EXACT n) and picking the highest Rekor API version listed (v1: Rekor on
+// Trillian; v2: rekor-tiles), as cosign v3 does. It refuses a config it cannot follow
+// instead of guessing: one that selects more than one Rekor log, an API version cachet
+// does not speak, or one with no valid service left.
 //
 // An Envelope carries a trusted root and a signing config as one file for air-gapped
 // machines (media type application/vnd.cachet.trust.v1+json). Its digests catch a

@@ -19,15 +19,19 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
-// Mode says how many authorities must answer.
+// Mode says how many authorities must answer. The zero value is All: a Client that
+// names several authorities and says nothing more gets a token from each, or fails.
 type Mode int
 
 const (
-	// Any: the first valid token wins; the next authority is tried on failure.
-	Any Mode = iota
 	// All: a valid token from every authority, or an error.
-	All
+	All Mode = iota
+	// Any: the first valid token wins; the next authority is tried on failure.
+	Any
 )
+
+// defaultHTTPClient is used when Client.HTTPClient is nil: never one without a timeout.
+var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
 
 // ErrUnbound means a response does not answer our request.
 var ErrUnbound = errors.New("tsa: response does not match the request")
@@ -152,7 +156,7 @@ func (c *Client) Check(resp []byte, req *timestamp.Request, signature []byte) (*
 func (c *Client) post(ctx context.Context, url string, body []byte) ([]byte, error) {
 	hc := c.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTPClient
 	}
 	retries := c.Retries
 	if retries == 0 {

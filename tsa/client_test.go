@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +160,21 @@ func mustDevChain(t *testing.T) *DevChain {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestClientZeroValueNeedsAll: a Client that sets no Mode requires every authority:
+// with one of two down it fails instead of settling for the other's token.
+func TestClientZeroValueNeedsAll(t *testing.T) {
+	tt := newTestTSA(t, nil, nil)
+	srv := tt.server(t, ServerOptions{})
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	c := &Client{URLs: []string{srv.URL + "/", down.URL + "/"}, Policy: DefaultPolicy, Trusted: tt.trusted()}
+	if toks, err := c.Timestamp(t.Context(), []byte("sig")); err == nil {
+		t.Fatalf("zero-value Mode settled for %d of 2 authorities", len(toks))
+	}
+	c.Mode = Any
+	if toks, err := c.Timestamp(t.Context(), []byte("sig")); err != nil || len(toks) != 1 {
+		t.Fatalf("Any: %d tokens, %v", len(toks), err)
+	}
 }
