@@ -2,10 +2,8 @@ package sign
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"sync"
@@ -20,7 +18,7 @@ type RunOptions struct {
 	// flight, bundle checks running. 8 when zero.
 	Parallel int
 	// HashParallel is how many files are hashed at once; min(GOMAXPROCS, 4) when zero.
-	// Each hasher holds one buffer (HashBufferSize), so memory does not grow with file
+	// Each hasher holds one buffer (regfile.HashBufferSize), so memory does not grow with file
 	// size or count.
 	HashParallel int
 	// Resume keeps a subject's existing bundle when it verifies (Pipeline.Verify: the
@@ -41,34 +39,9 @@ type Outcome struct {
 	Replaced string
 }
 
-// HashBufferSize is the read size of Hash.
-const HashBufferSize = 1 << 20
-
-var hashBufs = sync.Pool{New: func() any { b := make([]byte, HashBufferSize); return &b }}
-
-// Hash streams path through SHA-256 with a pooled 1 MiB buffer: fewer read calls than
-// io.Copy's 32 KiB, constant memory whatever the size.
-func Hash(path string) ([]byte, error) { return HashContext(context.Background(), path) }
-
-// HashContext is Hash stopping when ctx ends. Only a regular file is read: a FIFO, a
-// device or a socket is refused when opened, without blocking.
-func HashContext(ctx context.Context, path string) ([]byte, error) {
-	f, err := regfile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	bp := hashBufs.Get().(*[]byte)
-	defer hashBufs.Put(bp)
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, regfile.Reader(ctx, f), *bp); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return h.Sum(nil), nil
-}
-
-// onlyReader hides *os.File's WriterTo so CopyBuffer uses our buffer.
-type onlyReader struct{ io.Reader }
+// HashContext streams path, a regular file, through SHA-256 (regfile.SHA256: pooled
+// buffer, refuses special files without blocking, stops when ctx ends).
+func HashContext(ctx context.Context, path string) ([]byte, error) { return regfile.SHA256(ctx, path) }
 
 // SignAll signs subjects with bounded parallelism and returns one Outcome per subject,
 // in order. Files are hashed by HashParallel workers and handed to Parallel signers;

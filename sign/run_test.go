@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/tlog"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
@@ -197,20 +198,20 @@ func TestSignAllCancelledReportsEverySubject(t *testing.T) {
 	}
 }
 
-func TestHashMatchesHashFile(t *testing.T) {
+// TestHashContext: the pooled-buffer hash over a file of several buffers is SHA-256.
+func TestHashContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "big")
-	f, _ := os.Create(path)
-	if _, err := io.CopyN(f, rand.Reader, 3*HashBufferSize+12345); err != nil {
+	data := make([]byte, 3*regfile.HashBufferSize+12345)
+	rand.Read(data)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
-	a, err := Hash(path)
+	got, err := HashContext(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := HashFile(path)
-	if !bytes.Equal(a, b) {
-		t.Fatal("Hash and HashFile differ")
+	if want := sha256.Sum256(data); !bytes.Equal(got, want[:]) {
+		t.Fatal("HashContext is not the file's SHA-256")
 	}
 }
 

@@ -64,9 +64,6 @@ type Result struct {
 	Err      error
 }
 
-// HashFile streams path, a regular file, through SHA-256.
-func HashFile(path string) ([]byte, error) { return HashContext(context.Background(), path) }
-
 // Sign runs the pipeline for one subject. On error no bundle is written.
 func (p *Pipeline) Sign(ctx context.Context, s Subject) Result {
 	res := Result{Subject: s, LogIndex: -1}

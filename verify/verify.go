@@ -10,11 +10,9 @@ package verify
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -153,23 +151,6 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb}, nil
 }
 
-// HashFile streams a regular file through SHA-256; memory does not grow with its size.
-// A FIFO, a device or a socket is refused when opened, without blocking, and the read
-// stops when ctx ends.
-func HashFile(ctx context.Context, path string) ([]byte, error) {
-	f, err := regfile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	if _, err := io.CopyBuffer(h, regfile.Reader(ctx, f), buf); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
-}
-
 // LoadBundle reads and validates a bundle file (bundle.Read: a regular file, at most
 // MaxBundleSize bytes; errors never quote its content).
 func LoadBundle(path string) (*sgbundle.Bundle, error) {
@@ -215,7 +196,7 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 	digest := s.Digest
 	if digest == nil {
 		var err error
-		if digest, err = HashFile(ctx, s.Path); err != nil {
+		if digest, err = regfile.SHA256(ctx, s.Path); err != nil {
 			return fail(ReasonArtifact, "%v", err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/trust/publicgood"
 	"github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -72,7 +73,7 @@ func TestGoodBundlesVerify(t *testing.T) {
 				t.Fatalf("result = %+v", r)
 			}
 			// The same by digest, for an artifact we don't have.
-			d, _ := HashFile(t.Context(), filepath.Join(td, "artifact.txt"))
+			d, _ := regfile.SHA256(t.Context(), filepath.Join(td, "artifact.txt"))
 			r = ver.Verify(t.Context(), Subject{Digest: d, Bundle: filepath.Join(td, b)})
 			if !r.Verified {
 				t.Fatalf("by digest: %s", r.Error)

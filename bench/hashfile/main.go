@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -13,7 +14,7 @@ import (
 func main() {
 	code := 0
 	for _, p := range os.Args[1:] {
-		d, err := sign.Hash(p)
+		d, err := sign.HashContext(context.Background(), p)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "hashfile:", err)
 			code = 1

@@ -12,11 +12,13 @@ package regfile
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -110,4 +112,28 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, context.Cause(c.ctx)
 	}
 	return c.r.Read(p)
+}
+
+// HashBufferSize is the read size of SHA256: fewer read calls than io.Copy's 32 KiB.
+const HashBufferSize = 1 << 20
+
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, HashBufferSize); return &b }}
+
+// SHA256 streams the regular file at path through SHA-256 with a pooled buffer, so
+// memory does not grow with its size; a FIFO, a device or a socket is refused when
+// opened, without blocking, and the read stops when ctx ends. It is cachet's one file
+// hasher (sign, verify, attest).
+func SHA256(ctx context.Context, path string) ([]byte, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	bp := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(bp)
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, Reader(ctx, f), *bp); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	return h.Sum(nil), nil
 }
