@@ -156,7 +156,7 @@ func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("cachet verify-bundle", flag.ContinueOnError)
 	pf.register(fs)
 	fs.StringVar(&bundle, "bundle", "", "bundle file (default ARTIFACT.sigstore.json)")
-	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -221,7 +221,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	fs.Var(&images, "image", "container image REGISTRY/REPO[:TAG|@sha256:HEX] whose attached Sigstore bundles (OCI referrers) to verify (repeatable)")
 	fs.BoolVar(&insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
 	a := e.action()
-	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if output != "text" && output != "json" {
