@@ -164,7 +164,10 @@ func cmdTrustRefresh(args []string, e *env) error {
 }
 
 // tufFlags name the TUF repository trust comes from when no trusted root is given.
-type tufFlags struct{ url, root string }
+type tufFlags struct {
+	url, root string
+	staging   bool // the Sigstore staging instance's repository (verify, verify-bundle)
+}
 
 // Environment variables standing in for --tuf-url and --tuf-root.
 const (
@@ -197,6 +200,14 @@ func (t *tufFlags) names(e *env) (url, rootPath string, err error) {
 // says whether a flag (or action input) named one, which puts it before an imported
 // trust cache; the environment variables are only defaults.
 func (t *tufFlags) options(e *env) (o trust.RefreshOptions, named bool, err error) {
+	if t.staging {
+		if t.url != "" || t.root != "" {
+			return o, false, usagef("--staging names the staging TUF repository: give it or --tuf-url/--tuf-root, not both")
+		}
+		o.RepositoryURL, o.Root = trust.StagingRepository, trust.StagingRoot()
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		return o, true, nil
+	}
 	url, rootPath, err := t.names(e)
 	if err != nil {
 		return o, false, err
