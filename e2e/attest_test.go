@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -184,7 +186,7 @@ func TestAttestProvenanceCosignVerifies(t *testing.T) {
 		extra                  []string
 	}{
 		{"artifact is no subject", other, "subject-mismatch", []string{"--type", "slsaprovenance1"}},
-		{"no --type", a, "predicate-type-mismatch", nil},
+		{"artifact is no subject, no --type", other, "subject-mismatch", nil},
 		{"another --type", a, "predicate-type-mismatch", []string{"--type", "spdx"}},
 		{"another builder", a, "provenance-mismatch", []string{"--type", "slsaprovenance1", "--builder-id", "https://github.com/octo-org/octo-repo/.github/workflows/ci.yml@refs/heads/main"}},
 		{"another source", a, "provenance-mismatch", []string{"--type", "slsaprovenance1", "--repository", "octo-org/fork"}},
@@ -194,6 +196,28 @@ func TestAttestProvenanceCosignVerifies(t *testing.T) {
 		if v.code != 1 || !strings.Contains(v.stderr, rf.reason) {
 			t.Errorf("%s: exit %d, want reason %s: %s", rf.name, v.code, rf.reason, v.stderr)
 		}
+	}
+	// verify-bundle, like cosign verify-blob, accepts the attestation for a subject
+	// without --type; cachet verify (the deploy job) refuses it unless the type is named
+	// or is "any".
+	if v := cachetVerifyAttestation(t, ws, bundle, b); v.code != 0 || !strings.Contains(v.stdout, "(attestation https://slsa.dev/provenance/v1)") {
+		t.Errorf("verify-bundle without --type: exit %d: %s%s", v.code, v.stdout, v.stderr)
+	}
+	content, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	deploy := func(extra ...string) result {
+		args := append([]string{"verify", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
+			"--certificate-identity", wantSAN, "--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"]}, extra...)
+		return run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + ws}, cachetBin, append(args, "sha256:"+hex.EncodeToString(sum[:])+"="+bundle)...)
+	}
+	if v := deploy(); v.code != 1 || !strings.Contains(v.stdout, "predicate-type-mismatch") {
+		t.Errorf("cachet verify without --type: exit %d, want predicate-type-mismatch: %s%s", v.code, v.stdout, v.stderr)
+	}
+	if v := deploy("--type", "any"); v.code != 0 {
+		t.Errorf("cachet verify --type any: exit %d: %s%s", v.code, v.stdout, v.stderr)
 	}
 	if v := cosignVerifyAttestation(t, ws, bundle, "slsaprovenance1", wantSAN, other); v.code == 0 {
 		t.Error("cosign accepted an artifact that is no subject")

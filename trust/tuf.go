@@ -64,6 +64,14 @@ var (
 // sigstore-go embeds (tuf.DefaultRoot).
 const PublicGoodRepository = tuf.DefaultMirror
 
+// StagingRepository is the Sigstore staging instance's TUF repository; StagingRoot is
+// the TUF root sigstore-go embeds for it (what the sigstore-conformance protocol's
+// --staging selects).
+const StagingRepository = tuf.StagingMirror
+
+// StagingRoot returns sigstore-go's embedded TUF root.json of StagingRepository.
+func StagingRoot() []byte { return tuf.StagingRoot() }
+
 // Load returns the repository's trusted root and signing config from the cache when its
 // TUF metadata is still valid by TUF's own rules (every top-level role verified and
 // unexpired: in practice the timestamp role's expiry decides), without a request;

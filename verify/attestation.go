@@ -23,6 +23,13 @@ const (
 // SLSAProvenanceV1 is the SLSA build provenance v1 predicate type.
 const SLSAProvenanceV1 = "https://slsa.dev/provenance/v1"
 
+// AnyPredicateType, as a policy's predicate type, accepts a plain signature or an
+// attestation of any predicate type whose statement names the artifact as a subject:
+// what cosign verify-blob and the sigstore-conformance protocol accept. Nothing in the
+// predicate is checked (not even SLSA provenance's builder), so it says only "this
+// identity signed a statement about this artifact".
+const AnyPredicateType = "any"
+
 // predicateTypes maps cosign's --type names to URIs (cosign's options/predicate.go).
 var predicateTypes = map[string]string{
 	"slsaprovenance1":  SLSAProvenanceV1,
@@ -53,12 +60,14 @@ func PredicateTypeURI(nameOrURI string) (string, error) {
 func isDSSE(b *sgbundle.Bundle) bool { return b != nil && b.GetDsseEnvelope() != nil }
 
 // checkAttestation applies the attestation part of the policy to a verified result.
-// An attestation bundle must be asked for by predicate type: a bundle holding any
-// statement (a vulnerability report, say) must not pass as "this artifact is signed".
+// An attestation bundle must be asked for by predicate type, or by AnyPredicateType: a
+// bundle holding any statement (a vulnerability report, say) must not pass as "this
+// artifact is signed" unless the policy says so. sigstore-go has already checked that
+// the artifact's digest is one of the statement's subjects (verify.WithArtifactDigest).
 func (v *Verifier) checkAttestation(b *sgbundle.Bundle, res *sgverify.VerificationResult, r *Result) error {
 	p := v.policy
 	if !isDSSE(b) {
-		if p.PredicateType != "" {
+		if p.PredicateType != "" && p.PredicateType != AnyPredicateType {
 			return fail(ReasonPredicateType, "the bundle is a plain signature, not an attestation; the policy requires predicate type %s", p.PredicateType)
 		}
 		return nil
@@ -68,8 +77,11 @@ func (v *Verifier) checkAttestation(b *sgbundle.Bundle, res *sgverify.Verificati
 		return fail(ReasonBundle, "the attestation bundle's envelope holds no in-toto statement")
 	}
 	r.PredicateType = st.GetPredicateType()
-	if p.PredicateType == "" {
-		return fail(ReasonPredicateType, "the bundle is an attestation with predicate type %s: pass --type (slsaprovenance1, spdx, cyclonedx or a URI) to accept it", st.GetPredicateType())
+	switch p.PredicateType {
+	case "":
+		return fail(ReasonPredicateType, "the bundle is an attestation with predicate type %s: pass --type (slsaprovenance1, spdx, cyclonedx, a URI, or any) to accept it", st.GetPredicateType())
+	case AnyPredicateType:
+		return nil
 	}
 	want, err := PredicateTypeURI(p.PredicateType)
 	if err != nil {

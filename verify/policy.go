@@ -32,6 +32,12 @@ type Policy struct {
 	Event           string `json:"event,omitempty"`         // build trigger
 	SourceDigest    string `json:"source-digest,omitempty"` // commit the build came from
 	AllowSelfHosted bool   `json:"allow-self-hosted,omitempty"`
+	// AllowUnrecordedRunner accepts a certificate that records no runner environment
+	// (Fulcio extension 1.3.6.1.4.1.57264.1.11: certificates from before Fulcio wrote it,
+	// or from a CA that does not), as cosign verify-blob does; one that records a
+	// self-hosted runner is still refused unless AllowSelfHosted. verify-bundle sets it;
+	// a policy file cannot.
+	AllowUnrecordedRunner bool `json:"-"`
 
 	// Key-based bundles: the public key (PEM) that must have signed. Excludes identity.
 	KeyPEM string           `json:"key,omitempty"`
@@ -43,7 +49,8 @@ type Policy struct {
 	SkipTlog bool `json:"skip-tlog,omitempty"`
 
 	// Attestations (DSSE bundles): the predicate type required (a URI or a cosign short
-	// name such as slsaprovenance1); an attestation bundle is refused without it. For SLSA
+	// name such as slsaprovenance1); an attestation bundle is refused without it.
+	// AnyPredicateType ("any") accepts signatures and attestations of every type. For SLSA
 	// provenance, BuilderID (exact) or else Workflow must name the builder, and
 	// Repository the source; when they are empty the provenance must name the workflow
 	// and repository of the certificate that signed it.
@@ -135,7 +142,7 @@ func (p *Policy) Validate() error {
 	if p.RepositoryID != "" && strings.Trim(p.RepositoryID, "0123456789") != "" {
 		return fmt.Errorf("%w: repository-id %q is not a number", ErrPolicy, p.RepositoryID)
 	}
-	if p.PredicateType != "" {
+	if p.PredicateType != "" && p.PredicateType != AnyPredicateType {
 		if _, err := PredicateTypeURI(p.PredicateType); err != nil {
 			return err
 		}

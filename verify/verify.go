@@ -274,6 +274,9 @@ func (v *Verifier) checkGitHub(repoURI, repoID, ref, buildSigner, trigger, sourc
 	if p.SourceDigest != "" && !strings.EqualFold(sourceDigest, p.SourceDigest) {
 		return fail(ReasonGitHub, "source digest is %q, policy requires %q", sourceDigest, p.SourceDigest)
 	}
+	if runnerEnv == "" && p.AllowUnrecordedRunner {
+		return nil
+	}
 	if !p.AllowSelfHosted && runnerEnv != "github-hosted" {
 		return fail(ReasonSelfHosted, "runner environment is %q; the policy requires github-hosted (allow-self-hosted to accept)", runnerEnv)
 	}

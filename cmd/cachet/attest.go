@@ -61,7 +61,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	f.github.register(fs)
 	f.registerKeyMode(fs)
 	f.registerSigningConfig(fs)
-	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if err := applySigningConfig(fs, &f.signFlags, time.Now(), e); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,6 @@ import (
 	"strings"
 
 	"github.com/cachet-sign/cachet/internal/regfile"
-
-	"github.com/sethvargo/go-githubactions"
 )
 
 // listFlag is a repeatable flag.
@@ -24,14 +23,31 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// errHelpShown is what a command returns after -h or --help printed its usage on
+// stdout: the run ends there, with exit 0.
+var errHelpShown = errors.New("help shown")
+
 // parseFlags parses args, then fills every flag not given on the command line from the
 // action input of the same name (INPUT_FULCIO-URL for --fulcio-url). Repeatable flags
-// take one value per line of the input.
-func parseFlags(fs *flag.FlagSet, args []string, a *githubactions.Action, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return usagef("%v", err)
+// take one value per line of the input. -h or --help prints the flags on stdout and
+// returns errHelpShown; a bad flag prints them on stderr and is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, e *env) error {
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	perr := fs.Parse(args)
+	fs.SetOutput(e.stderr)
+	if errors.Is(perr, flag.ErrHelp) {
+		_, werr := e.stdout.Write(out.Bytes())
+		if werr != nil {
+			return werr
+		}
+		return errHelpShown
 	}
+	if perr != nil {
+		e.stderr.Write(out.Bytes())
+		return usagef("%v", perr)
+	}
+	a := e.action()
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
@@ -45,14 +61,14 @@ func parseFlags(fs *flag.FlagSet, args []string, a *githubactions.Action, stderr
 		}
 		if _, repeat := f.Value.(*listFlag); repeat {
 			for _, line := range splitLines(v) {
-				if e := fs.Set(f.Name, line); e != nil {
-					err = usagef("input %s: %v", f.Name, e)
+				if serr := fs.Set(f.Name, line); serr != nil {
+					err = usagef("input %s: %v", f.Name, serr)
 				}
 			}
 			return
 		}
-		if e := fs.Set(f.Name, v); e != nil {
-			err = usagef("input %s: %q: %v", f.Name, v, e)
+		if serr := fs.Set(f.Name, v); serr != nil {
+			err = usagef("input %s: %q: %v", f.Name, v, serr)
 		}
 	})
 	return err

@@ -10,15 +10,20 @@ import (
 	"github.com/sethvargo/go-githubactions"
 )
 
-// cmdKey is `cachet key public --key REF`: the PEM public key on stdout, its key id
+var keyCommands = []command{
+	{name: "public", summary: "print a key's PEM public key (stdout) and key id (stderr): cachet key public --key PKCS11-URI|FILE", run: cmdKeyPublic},
+}
+
+func cmdKey(ctx context.Context, args []string, e *env) error {
+	return dispatch(ctx, args, e, "cachet key", keyCommands, "")
+}
+
+// cmdKeyPublic is `cachet key public --key REF`: the PEM public key on stdout, its key id
 // (the bundle's publicKey.hint, the policy's key-id) on stderr.
-func cmdKey(_ context.Context, args []string, e *env) error {
-	if len(args) == 0 || args[0] != "public" {
-		return usagef("usage: cachet key public --key PKCS11-URI|FILE")
-	}
+func cmdKeyPublic(_ context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("cachet key public", flag.ContinueOnError)
 	ref := fs.String("key", "", "PKCS#11 URI or PEM private key file")
-	if err := parseFlags(fs, args[1:], e.action(), e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if *ref == "" {

@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -163,21 +164,83 @@ func notifyInterrupt(parent context.Context) (context.Context, func()) {
 	}
 }
 
-const usage = `usage: cachet <command> [flags]
+// command is one entry of a command table: the top-level commands, or a command's
+// subcommands (sub). run gets the arguments after the command's name.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, e *env) error
+	sub           []command // subcommands, for the help test; run dispatches them
+}
 
-commands:
-  sign           sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)
-  attest         sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest
-  release        sign a GitHub release's assets and upload ASSET.sigstore.json beside each
-  verify         verify many artifacts against a policy, offline
-  verify-bundle  verify one artifact and bundle (cosign verify-blob flags)
-  policy         print the verify policy and commands for a bundle
-  key            key mode keys: 'key public --key REF' prints the public key
-  tsa            RFC 3161 timestamp authority: serve, dev-chain
-  trust          trusted root and signing config: export, import (air-gapped), refresh (TUF)
-  version        print the version
+// commands is cachet's command table: run dispatches through it, the usage text lists it,
+// and the help test walks it, so a command added here is covered by all three.
+var commands = []command{
+	{name: "sign", summary: "sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)", run: cmdSign},
+	{name: "attest", summary: "sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest", run: cmdAttest},
+	{name: "release", summary: "sign a GitHub release's assets and upload ASSET.sigstore.json beside each", run: cmdRelease},
+	{name: "verify", summary: "verify many artifacts against a policy, offline", run: cmdVerify},
+	{name: "verify-bundle", summary: "verify one artifact and bundle (cosign verify-blob flags, the sigstore-conformance protocol)", run: cmdVerifyBundle},
+	{name: "policy", summary: "print the verify policy and commands for a bundle", run: cmdPolicy},
+	{name: "key", summary: "key mode keys: 'key public --key REF' prints the public key", run: cmdKey, sub: keyCommands},
+	{name: "tsa", summary: "RFC 3161 timestamp authority: serve, dev-chain", run: cmdTSA, sub: tsaCommands},
+	{name: "trust", summary: "trusted root and signing config: export, import (air-gapped), refresh (TUF)", run: cmdTrust, sub: trustCommands},
+	{name: "version", summary: "print the version", run: cmdVersion},
+}
 
-Run 'cachet <command> -h' for a command's flags.`
+func cmdVersion(_ context.Context, args []string, e *env) error {
+	fs := flag.NewFlagSet("cachet version", flag.ContinueOnError)
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("version takes no arguments")
+	}
+	fmt.Fprintln(e.stdout, "cachet", version)
+	return nil
+}
+
+// usageText lists a command table.
+func usageText(prefix string, table []command, footer string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: %s <command> [flags]\n\ncommands:\n", prefix)
+	w := 0
+	for _, c := range table {
+		w = max(w, len(c.name))
+	}
+	for _, c := range table {
+		fmt.Fprintf(&b, "  %-*s  %s\n", w, c.name, c.summary)
+	}
+	b.WriteString("\n")
+	if footer == "" {
+		footer = fmt.Sprintf("Run '%s <command> -h' for a command's flags.", prefix)
+	}
+	b.WriteString(footer)
+	return b.String()
+}
+
+// dispatch runs the command of table that args[0] names; -h, --help and help print
+// the table's usage on stdout (exit 0), and no command or an unknown one is a usage
+// error showing it.
+func dispatch(ctx context.Context, args []string, e *env, prefix string, table []command, footer string) error {
+	u := usageText(prefix, table, footer)
+	if len(args) == 0 {
+		return usagef("%s", u)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(e.stdout, u)
+		return nil
+	}
+	for _, c := range table {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], e)
+		}
+	}
+	if prefix == "cachet" {
+		return usagef("unknown command %q\n%s", args[0], u)
+	}
+	return usagef("unknown %s command %q\n%s", strings.TrimPrefix(prefix, "cachet "), args[0], u)
+}
 
 func run(ctx context.Context, args []string, e *env) int {
 	if len(args) == 0 {
@@ -185,38 +248,11 @@ func run(ctx context.Context, args []string, e *env) int {
 		if c := e.getenv("INPUT_COMMAND"); c != "" {
 			args = []string{c}
 		} else {
-			fmt.Fprintln(e.stderr, usage)
+			fmt.Fprintln(e.stderr, usageText("cachet", commands, ""))
 			return exitUsage
 		}
 	}
-	var err error
-	switch args[0] {
-	case "sign":
-		err = cmdSign(ctx, args[1:], e)
-	case "attest":
-		err = cmdAttest(ctx, args[1:], e)
-	case "release":
-		err = cmdRelease(ctx, args[1:], e)
-	case "tsa":
-		err = cmdTSA(ctx, args[1:], e)
-	case "verify":
-		err = cmdVerify(ctx, args[1:], e)
-	case "verify-bundle":
-		err = cmdVerifyBundle(ctx, args[1:], e)
-	case "policy":
-		err = cmdPolicy(ctx, args[1:], e)
-	case "key":
-		err = cmdKey(ctx, args[1:], e)
-	case "trust":
-		err = cmdTrust(ctx, args[1:], e)
-	case "version":
-		fmt.Fprintln(e.stdout, "cachet", version)
-	case "-h", "--help", "help":
-		fmt.Fprintln(e.stdout, usage)
-	default:
-		err = usagef("unknown command %q\n%s", args[0], usage)
-	}
-	return report(ctx, err, e)
+	return report(ctx, dispatch(ctx, args, e, "cachet", commands, ""), e)
 }
 
 // report is the single exit point: one annotation, one code. A run a signal ended is
@@ -230,7 +266,7 @@ func report(ctx context.Context, err error, e *env) int {
 		} else {
 			err = fmt.Errorf("%s: %w", intr.Error(), err)
 		}
-	} else if err == nil {
+	} else if err == nil || errors.Is(err, errHelpShown) {
 		return exitOK
 	}
 	code := exitFailure

@@ -26,7 +26,7 @@ func cmdPolicy(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&anyRef, "any-ref", false, "accept the same workflow at any ref (for releases from tags)")
 	var tf tufFlags
 	tf.register(fs) // named in the printed commands: where the verifier's trust comes from
-	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if bundlePath == "" {

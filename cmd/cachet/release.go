@@ -52,7 +52,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	fs.DurationVar(&rateWait, "rate-limit-wait", 2*time.Minute, "longest wait for a GitHub rate limit to reset before giving up")
 	f.resume = true
 	f.registerSigningConfig(fs)
-	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if err := f.checkRun(); err != nil {

@@ -125,7 +125,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("cachet sign", flag.ContinueOnError)
 	f.register(fs, true)
 	f.registerSigningConfig(fs)
-	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if err := f.checkRun(); err != nil {

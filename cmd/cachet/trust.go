@@ -16,48 +16,37 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
-const trustUsage = `usage: cachet trust <command> [flags]
+var trustCommands = []command{
+	{name: "export", summary: "write a trusted root and a signing config as one file for an air-gapped machine:\n" +
+		"           cachet trust export --trusted-root T [--signing-config S] --out FILE",
+		run: func(_ context.Context, args []string, e *env) error { return cmdTrustExport(args, e) }},
+	{name: "import", summary: "unpack such a file into DIR/trusted_root.json and DIR/signing_config.v0.2.json:\n" +
+		"           cachet trust import FILE [--dir DIR]",
+		run: func(_ context.Context, args []string, e *env) error { return cmdTrustImport(args, e) }},
+	{name: "refresh", summary: "update DIR/trusted_root.json and DIR/signing_config.v0.2.json from a TUF repository\n" +
+		"           (default: the Sigstore public-good one, trusted through sigstore-go's embedded TUF root):\n" +
+		"           cachet trust refresh [--tuf-url URL [--tuf-root root.json]] [--cache DIR]",
+		run: func(_ context.Context, args []string, e *env) error { return cmdTrustRefresh(args, e) }},
+}
 
-commands:
-  export   write a trusted root and a signing config as one file for an air-gapped machine:
-           cachet trust export --trusted-root T [--signing-config S] --out FILE
-  import   unpack such a file into DIR/trusted_root.json and DIR/signing_config.v0.2.json:
-           cachet trust import FILE [--dir DIR]
-  refresh  update DIR/trusted_root.json and DIR/signing_config.v0.2.json from a TUF repository
-           (default: the Sigstore public-good one, trusted through sigstore-go's embedded TUF root):
-           cachet trust refresh [--tuf-url URL [--tuf-root root.json]] [--cache DIR]
-
-DIR defaults to the trust cache: $CACHET_TRUST_DIR, else $XDG_CACHE_HOME/cachet/trust, else
+const trustFooter = `DIR defaults to the trust cache: $CACHET_TRUST_DIR, else $XDG_CACHE_HOME/cachet/trust, else
 $HOME/.cache/cachet/trust. Without --trusted-root, sign, attest, release, verify and verify-bundle
 use an imported cache as it is (unless --tuf-url/--tuf-root name a repository), else the TUF
 repository's trust (--tuf-url, $CACHET_TUF_URL; default the public-good one): from the cache while
 its TUF metadata is valid, else refreshed first. When the repository is unreachable, verify uses
 what it last served, else the embedded public-good snapshot, with a warning; signing fails instead.
---trusted-root and --signing-config also take the exported file directly.`
+--trusted-root and --signing-config also take the exported file directly.
+Run 'cachet trust <command> -h' for a command's flags.`
 
 func cmdTrust(ctx context.Context, args []string, e *env) error {
-	if len(args) == 0 {
-		return usagef("%s", trustUsage)
-	}
-	switch args[0] {
-	case "export":
-		return cmdTrustExport(args[1:], e)
-	case "import":
-		return cmdTrustImport(args[1:], e)
-	case "refresh":
-		return cmdTrustRefresh(args[1:], e)
-	case "-h", "--help", "help":
-		fmt.Fprintln(e.stdout, trustUsage)
-		return nil
-	}
-	return usagef("unknown trust command %q\n%s", args[0], trustUsage)
+	return dispatch(ctx, args, e, "cachet trust", trustCommands, trustFooter)
 }
 
 // parseInterspersed parses flags given before or after the positional arguments.
 func parseInterspersed(fs *flag.FlagSet, args []string, e *env) ([]string, error) {
 	var pos []string
 	for {
-		if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+		if err := parseFlags(fs, args, e); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {
@@ -175,7 +164,10 @@ func cmdTrustRefresh(args []string, e *env) error {
 }
 
 // tufFlags name the TUF repository trust comes from when no trusted root is given.
-type tufFlags struct{ url, root string }
+type tufFlags struct {
+	url, root string
+	staging   bool // the Sigstore staging instance's repository (verify, verify-bundle)
+}
 
 // Environment variables standing in for --tuf-url and --tuf-root.
 const (
@@ -208,6 +200,14 @@ func (t *tufFlags) names(e *env) (url, rootPath string, err error) {
 // says whether a flag (or action input) named one, which puts it before an imported
 // trust cache; the environment variables are only defaults.
 func (t *tufFlags) options(e *env) (o trust.RefreshOptions, named bool, err error) {
+	if t.staging {
+		if t.url != "" || t.root != "" {
+			return o, false, usagef("--staging names the staging TUF repository: give it or --tuf-url/--tuf-root, not both")
+		}
+		o.RepositoryURL, o.Root = trust.StagingRepository, trust.StagingRoot()
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		return o, true, nil
+	}
 	url, rootPath, err := t.names(e)
 	if err != nil {
 		return o, false, err

@@ -26,29 +26,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-const tsaUsage = `usage: cachet tsa <command> [flags]
-
-commands:
-  serve      run an RFC 3161 timestamp authority over HTTP
-  dev-chain  write a development root CA, TSA certificate and key (never for production)
-
-Run 'cachet tsa <command> -h' for a command's flags.`
+var tsaCommands = []command{
+	{name: "serve", summary: "run an RFC 3161 timestamp authority over HTTP", run: cmdTSAServe},
+	{name: "dev-chain", summary: "write a development root CA, TSA certificate and key (never for production)",
+		run: func(_ context.Context, args []string, e *env) error { return cmdTSADevChain(args, e) }},
+}
 
 // cmdTSA runs the timestamp authority commands.
 func cmdTSA(ctx context.Context, args []string, e *env) error {
-	if len(args) == 0 {
-		return usagef("%s", tsaUsage)
-	}
-	switch args[0] {
-	case "serve":
-		return cmdTSAServe(ctx, args[1:], e)
-	case "dev-chain":
-		return cmdTSADevChain(args[1:], e)
-	case "-h", "--help", "help":
-		fmt.Fprintln(e.stdout, tsaUsage)
-		return nil
-	}
-	return usagef("unknown tsa command %q\n%s", args[0], tsaUsage)
+	return dispatch(ctx, args, e, "cachet tsa", tsaCommands, "")
 }
 
 func cmdTSAServe(ctx context.Context, args []string, e *env) error {
@@ -68,7 +54,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	rateLimit := fs.Float64("rate-limit", 100, "requests per second per client IP; 0 disables")
 	rateBurst := fs.Int("rate-burst", 200, "rate-limit bucket size per client IP")
 	maxSize := fs.Int64("max-request-size", tsa.MaxRequestSize, "largest request body in bytes")
-	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -264,7 +250,7 @@ func pretouchHeap(n int) {
 func cmdTSADevChain(args []string, e *env) error {
 	fs := flag.NewFlagSet("cachet tsa dev-chain", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for root.pem, chain.pem, cert.pem and key.pem")
-	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/oci"
+	"github.com/cachet-sign/cachet/trust"
 	"github.com/cachet-sign/cachet/verify"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -46,9 +47,10 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON, keys are these flag names); flags override it")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json or a cachet trust export file; default the TUF repository's (--tuf-url; its cache while valid, else refreshed; unreachable: what it last served, else the embedded public-good snapshot)")
 	f.tuf.register(fs)
+	fs.BoolVar(&f.tuf.staging, "staging", false, "without --trusted-root: trust the Sigstore staging instance ("+trust.StagingRepository+", through sigstore-go's embedded staging TUF root) instead of public-good")
 	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
 	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
-	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx or a URI)")
+	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx, a URI), or any (a signature or an attestation of any type naming the artifact as a subject); verify requires it for attestations, verify-bundle defaults to any")
 	fs.StringVar(&f.p.BuilderID, "builder-id", "", "SLSA provenance: builder id required (default: --workflow, else the signing workflow)")
 }
 
@@ -150,13 +152,24 @@ func parseSubject(arg, bundleFlag, bundleDir string) (verify.Subject, error) {
 	return verify.Subject{Name: arg, Path: arg, Bundle: bundle}, nil
 }
 
+// cmdVerifyBundle verifies one artifact against one bundle, with cosign verify-blob's
+// flags and as the sigstore-conformance client protocol asks (docs/cli_protocol.md):
+//
+//	verify-bundle --bundle B (--certificate-identity I --certificate-oidc-issuer U | --key K) [--trusted-root T] FILE_OR_DIGEST
+//
+// A DSSE bundle verifies when the artifact is one of its statement's subjects, whatever
+// the predicate type, unless --type (or the policy file) names one.
 func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	var pf policyFlags
 	var bundle string
 	fs := flag.NewFlagSet("cachet verify-bundle", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: cachet verify-bundle --bundle B (--certificate-identity I --certificate-oidc-issuer U | --key K) [--trusted-root T] [flags] FILE_OR_sha256:HEX\n\n")
+		fs.PrintDefaults()
+	}
 	pf.register(fs)
 	fs.StringVar(&bundle, "bundle", "", "bundle file (default ARTIFACT.sigstore.json)")
-	if err := parseFlags(fs, args, e.action(), e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -166,10 +179,17 @@ func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if p.PredicateType == "" {
+		p.PredicateType = verify.AnyPredicateType
+	}
+	// As cosign verify-blob: a certificate that does not say where it was made (no
+	// runner environment extension) is judged by identity and issuer alone; one that
+	// says self-hosted is still refused without --allow-self-hosted.
+	p.AllowUnrecordedRunner = true
 	if err := checkName("artifact", fs.Arg(0)); err != nil {
 		return err
 	}
-	s, err := parseSubject(fs.Arg(0), bundle, "")
+	s, err := bundleSubject(fs.Arg(0), bundle)
 	if err != nil {
 		return err
 	}
@@ -185,8 +205,31 @@ func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
+// bundleSubject reads verify-bundle's artifact as the conformance protocol defines
+// FILE_OR_DIGEST: sha256: and 64 hex digits that do not name a file on disk are a
+// digest; anything else is a path. A sha256: argument that is neither is refused with
+// both readings, not reported as a missing file.
+func bundleSubject(arg, bundle string) (verify.Subject, error) {
+	if rest, ok := strings.CutPrefix(arg, "sha256:"); ok {
+		if _, err := os.Stat(arg); err != nil {
+			if d, err := hex.DecodeString(rest); err != nil || len(d) != 32 {
+				return verify.Subject{}, usagef("%q is neither a file nor a digest (sha256: and 64 hex digits)", arg)
+			}
+			return parseSubject(arg, bundle, "")
+		}
+	}
+	s := verify.Subject{Name: arg, Path: arg, Bundle: arg + ".sigstore.json"}
+	if bundle != "" {
+		s.Bundle = bundle
+	}
+	return s, nil
+}
+
 func describe(r verify.Result) string {
 	s := r.Name
+	if r.PredicateType != "" {
+		s += " (attestation " + r.PredicateType + ")"
+	}
 	if r.Identity != "" {
 		s += " signed by " + r.Identity
 	}
@@ -221,7 +264,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	fs.Var(&images, "image", "container image REGISTRY/REPO[:TAG|@sha256:HEX] whose attached Sigstore bundles (OCI referrers) to verify (repeatable)")
 	fs.BoolVar(&insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
 	a := e.action()
-	if err := parseFlags(fs, args, a, e.stderr); err != nil {
+	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if output != "text" && output != "json" {
