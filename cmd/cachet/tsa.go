@@ -156,7 +156,9 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	var draining atomic.Bool
+	var conns tsa.Conns
 	srv := &http.Server{
+		ConnState: conns.State,
 		Handler: tsa.Handler(a, tsa.ServerOptions{
 			MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst, Audit: logger,
 			Metrics: metrics, Ready: func() bool { return !draining.Load() },
@@ -186,7 +188,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "cachet tsa: metrics on http://%s/metrics\n", mln.Addr())
 	}
 	fmt.Fprintf(e.stdout, "cachet tsa: serving http://%s (policy %s, replica %d)\n", ln.Addr(), oid, *replica)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(conns.Listen(ln)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -202,6 +204,21 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	fmt.Fprintf(e.stderr, "cachet tsa: closing the listener; waiting up to %s for requests in flight\n", *grace)
 	sctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
+	// Shutdown closes idle connections itself but waits for new ones that have not
+	// sent a request yet; nothing will come on those now.
+	swept := make(chan struct{})
+	defer close(swept)
+	go func() {
+		for t := time.NewTicker(50 * time.Millisecond); ; {
+			conns.CloseUnused()
+			select {
+			case <-t.C:
+			case <-swept:
+				t.Stop()
+				return
+			}
+		}
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: requests still in flight after --shutdown-timeout %s: %w", *grace, err)
 	}
