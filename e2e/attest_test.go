@@ -13,14 +13,14 @@ import (
 )
 
 // cosignVerifyAttestation runs cosign verify-blob-attestation against the stack's trusted
-// root (no CT log on the stack, hence --insecure-ignore-sct).
+// root, with cosign's default checks (an SCT from the stack's CT log included).
 func cosignVerifyAttestation(t *testing.T, dir, bundle, typ, identity, artifact string) result {
 	t.Helper()
 	home := t.TempDir()
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf")}
 	return run(t, dir, env, stack["CACHET_STACK_COSIGN"], "verify-blob-attestation", "--bundle", bundle,
 		"--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--certificate-identity", identity,
-		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--type", typ, artifact)
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--type", typ, artifact)
 }
 
 // cachetVerifyAttestation runs cachet verify-bundle with the attestation flags.

@@ -221,7 +221,7 @@ func TestOCIAttestImageByDigest(t *testing.T) {
 
 	// cosign v3.1.3 (the new bundle format is its default for verify).
 	common := []string{"--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--certificate-identity", wantSAN,
-		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--allow-http-registry"}
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--allow-http-registry"}
 	if v := cosignImage(t, ws, append(append([]string{"verify"}, common...), byDigest)...); v.code != 0 {
 		t.Fatalf("cosign verify: %s%s", v.stdout, v.stderr)
 	} else {

@@ -168,13 +168,13 @@ func stackFlags() []string {
 	}
 }
 
-// cosignVerify runs cosign verify-blob against the stack's trusted root. The stack has
-// no CT log, hence --insecure-ignore-sct.
+// cosignVerify runs cosign verify-blob against the stack's trusted root with cosign's
+// default checks: the certificate's SCT is checked against the stack's CT log.
 func cosignVerify(t *testing.T, dir, bundle, identity, issuer, artifact string) result {
 	t.Helper()
 	home := t.TempDir()
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf")}
 	return run(t, dir, env, stack["CACHET_STACK_COSIGN"], "verify-blob", "--bundle", bundle,
 		"--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--certificate-identity", identity,
-		"--certificate-oidc-issuer", issuer, "--insecure-ignore-sct", artifact)
+		"--certificate-oidc-issuer", issuer, artifact)
 }

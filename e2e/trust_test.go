@@ -62,7 +62,7 @@ func verifyTimestamped(t *testing.T, ws, home, trustedRoot, bundle, art string, 
 	t.Helper()
 	cr := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
 		"verify-blob", "--bundle", bundle, "--trusted-root", trustedRoot, "--certificate-identity", wantSAN,
-		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", art)
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--use-signed-timestamps", art)
 	if cr.code != 0 {
 		t.Fatalf("cosign verify-blob: %s", cr.stderr)
 	}
@@ -380,7 +380,7 @@ func TestTrustTUFRefresh(t *testing.T) {
 	home := t.TempDir()
 	if r := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
 		"verify-blob", "--bundle", filepath.Join(ws, "v2.bin.sigstore.json"), "--trusted-root", cachedRoot, "--certificate-identity", wantSAN,
-		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", filepath.Join(ws, "v2.bin")); r.code != 0 {
+		"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--use-signed-timestamps", filepath.Join(ws, "v2.bin")); r.code != 0 {
 		t.Fatalf("cosign with the refreshed trusted root: %s", r.stderr)
 	}
 

@@ -32,7 +32,7 @@ func TestCosignAcceptsOurTSA(t *testing.T) {
 	cosign := func(root string) result {
 		return run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
 			"verify-blob", "--bundle", bundle, "--trusted-root", root, "--certificate-identity", wantSAN,
-			"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--insecure-ignore-sct", "--use-signed-timestamps", art)
+			"--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], "--use-signed-timestamps", art)
 	}
 	if r := cosign(withOurs); r.code != 0 {
 		t.Fatalf("cosign rejected a bundle timestamped by cachet tsa serve: %s", r.stderr)

@@ -127,7 +127,7 @@ func TestTUFZeroConfig(t *testing.T) {
 	home := t.TempDir()
 	if c := run(t, ws, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TUF_ROOT=" + home}, stack["CACHET_STACK_COSIGN"],
 		"verify-blob", "--bundle", bundle, "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"], "--certificate-identity", wantSAN,
-		"--certificate-oidc-issuer", issuer, "--insecure-ignore-sct", "--use-signed-timestamps", art); c.code != 0 {
+		"--certificate-oidc-issuer", issuer, "--use-signed-timestamps", art); c.code != 0 {
 		t.Fatalf("cosign verify-blob: %s", c.stderr)
 	}
 

@@ -5,9 +5,11 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cachet-sign/cachet/tlog"
+	cverify "github.com/cachet-sign/cachet/verify"
 
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -15,12 +17,17 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
+// ErrSCT: the certificate Fulcio issued has no SCT this trusted root can verify, so the
+// bundle would fail every verifier that requires one (cosign, sigstore-go, cachet).
+var ErrSCT = errors.New("the certificate has no valid SCT from a CT log in the trusted root")
+
 // KeylessCheck returns a Pipeline.Verify that verifies a bundle as a consumer would with
 // sigstore-go: certificate chain to a trusted Fulcio CA, the exact SAN and issuer, the
 // transparency-log entry (and its integrated time when the log signs one: Rekor v1),
-// SCTs when the trusted root has CT logs, and every RFC 3161 timestamp the bundle
-// carries. A log without integrated times (Rekor v2) needs at least one timestamp.
-func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime bool) (func(*sgbundle.Bundle, []byte) error, error) {
+// an SCT from a CT log the trusted root lists (unless ignoreSCT), and every RFC 3161
+// timestamp the bundle carries. A log without integrated times (Rekor v2) needs at
+// least one timestamp.
+func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime, ignoreSCT bool) (func(*sgbundle.Bundle, []byte) error, error) {
 	opts := []verify.VerifierOption{verify.WithTransparencyLog(1)}
 	switch {
 	case integratedTime:
@@ -28,7 +35,7 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 	case timestamps == 0:
 		return nil, errors.New("keyless check: " + tlog.ErrNeedsTimestamp.Error())
 	}
-	if len(tm.CTLogs()) > 0 {
+	if !ignoreSCT {
 		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 	}
 	if timestamps > 0 {
@@ -44,6 +51,13 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 	}
 	return func(b *sgbundle.Bundle, digest []byte) error {
 		_, err := v.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithCertificateIdentity(id)))
+		if err != nil && strings.Contains(err.Error(), "signed certificate timestamp") {
+			var leaf []byte
+			if vc, verr := b.VerificationContent(); verr == nil && vc.Certificate() != nil {
+				leaf = vc.Certificate().Raw
+			}
+			return fmt.Errorf("%w: %s: sigstore-go: %w", ErrSCT, cverify.ExplainSCT(tm, leaf), err)
+		}
 		if err != nil {
 			return fmt.Errorf("sigstore-go: %w", err)
 		}

@@ -47,6 +47,11 @@ type Policy struct {
 	MinTimestamps int `json:"min-timestamps,omitempty"`
 	// SkipTlog accepts bundles without a transparency-log entry (key mode with a TSA).
 	SkipTlog bool `json:"skip-tlog,omitempty"`
+	// InsecureIgnoreSCT accepts a Fulcio certificate without a valid SCT from a CT log
+	// the trusted root lists (cosign's --insecure-ignore-sct). Without it, every
+	// certificate needs one, as on the public-good instance; results say when it was not
+	// checked.
+	InsecureIgnoreSCT bool `json:"insecure-ignore-sct,omitempty"`
 
 	// Attestations (DSSE bundles): the predicate type required (a URI or a cosign short
 	// name such as slsaprovenance1); an attestation bundle is refused without it.

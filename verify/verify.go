@@ -42,6 +42,7 @@ const (
 	ReasonSelfHosted     Reason = "self-hosted-runner"
 	ReasonTlog           Reason = "tlog-invalid"
 	ReasonTimestamp      Reason = "timestamp-invalid"
+	ReasonSCT            Reason = "sct-invalid"
 	ReasonKey            Reason = "key-mismatch"
 	ReasonPolicy         Reason = "policy-invalid"
 	ReasonInternalFailed Reason = "verification-failed"
@@ -83,6 +84,8 @@ type Result struct {
 	SignedAt   time.Time `json:"signedAt,omitzero"`
 	// PredicateType is the in-toto predicate type of an attestation bundle.
 	PredicateType string `json:"predicateType,omitempty"`
+	// SCTUnchecked: a certificate's SCT was not checked (the policy's insecure-ignore-sct).
+	SCTUnchecked bool `json:"sctUnchecked,omitempty"`
 }
 
 // Verifier verifies bundles. Build it with New.
@@ -123,7 +126,9 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	// A signing time is needed to check the short-lived certificate: from the log's
 	// integrated time or a TSA, whichever the bundle has.
 	opts = append(opts, sgverify.WithObserverTimestamps(1))
-	if len(tm.CTLogs()) > 0 && p.Key == nil {
+	// Every Fulcio certificate needs an SCT from a CT log the trusted root lists, even
+	// when the root lists none (then nothing verifies: ExplainSCT says why).
+	if p.Key == nil && !p.InsecureIgnoreSCT {
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	var pb sgverify.PolicyOption
@@ -215,6 +220,9 @@ func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) er
 		if isDSSE(b) && strings.Contains(err.Error(), "in statement") {
 			return &Error{ReasonSubject, fmt.Errorf("%s is not a subject of the attested statement: %w", r.Digest, err)}
 		}
+		if isSCTError(err) {
+			return &Error{ReasonSCT, fmt.Errorf("%s (%s): %w", ExplainSCT(v.tm, leafDER(b)), IgnoreSCTHint, err)}
+		}
 		return v.explainTlog(b, classify(err))
 	}
 	if err := v.checkAttestation(b, res, r); err != nil {
@@ -227,6 +235,7 @@ func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) er
 	}
 	if res.Signature != nil && res.Signature.Certificate != nil {
 		c := res.Signature.Certificate
+		r.SCTUnchecked = v.policy.InsecureIgnoreSCT
 		r.Identity, r.Issuer = c.SubjectAlternativeName, c.Extensions.Issuer
 		r.Repository, r.Ref = c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryRef
 		return v.checkGitHub(c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryIdentifier,
@@ -364,4 +373,16 @@ func (v *Verifier) VerifyAll(ctx context.Context, subjects []Subject) []Result {
 	close(idx)
 	wg.Wait()
 	return results
+}
+
+// leafDER is the bundle's certificate (DER), or nil for a key-based bundle.
+func leafDER(b *sgbundle.Bundle) []byte {
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil
+	}
+	if c := vc.Certificate(); c != nil {
+		return c.Raw
+	}
+	return nil
 }

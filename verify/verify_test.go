@@ -349,9 +349,10 @@ func TestUnknownLogIsNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stackLog string
+	// The stack's root lists its Rekor v1 and v2 logs; the bundle's entry is in one.
+	var stackLogs []string
 	for id := range stackRoot.RekorLogs() {
-		stackLog = id
+		stackLogs = append(stackLogs, id)
 	}
 	ver, err := New(pg, basePolicy(v))
 	if err != nil {
@@ -361,7 +362,44 @@ func TestUnknownLogIsNamed(t *testing.T) {
 	if r.Verified || r.Reason != ReasonTlog {
 		t.Fatalf("verified %v, reason %s, want tlog-invalid", r.Verified, r.Reason)
 	}
-	if !strings.Contains(r.Error, "from log "+stackLog+", which the trusted root does not list") {
-		t.Fatalf("error does not name the unlisted log %s: %s", stackLog, r.Error)
+	named := false
+	for _, id := range stackLogs {
+		named = named || strings.Contains(r.Error, "from log "+id+", which the trusted root does not list")
+	}
+	if !named {
+		t.Fatalf("error does not name the unlisted log (one of %v): %s", stackLogs, r.Error)
+	}
+}
+
+// TestSCTRequiredWithoutCTLogs: a trusted root that lists no CT log cannot check a
+// certificate's SCT, so a keyless bundle fails with sct-invalid and says why; the
+// policy's InsecureIgnoreSCT accepts it and the result says the SCT was not checked.
+// (Missing, tampered and foreign SCTs: e2e/TestSCTRequired, with a CA of its own.)
+func TestSCTRequiredWithoutCTLogs(t *testing.T) {
+	v, tr := loadVectors(t)
+	stripped, err := root.NewTrustedRoot(root.TrustedRootMediaType01, tr.FulcioCertificateAuthorities(), nil,
+		tr.TimestampingAuthorities(), tr.RekorLogs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Subject{Path: filepath.Join(td, "artifact.txt"), Bundle: filepath.Join(td, "artifact.txt.cachet.sigstore.json")}
+	for _, tc := range []struct {
+		tm     root.TrustedMaterial
+		ignore bool
+		ok     bool
+	}{{tr, false, true}, {stripped, false, false}, {stripped, true, true}} {
+		p := basePolicy(v)
+		p.InsecureIgnoreSCT = tc.ignore
+		ver, err := New(tc.tm, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := ver.Verify(t.Context(), s)
+		if r.Verified != tc.ok || r.SCTUnchecked != tc.ignore {
+			t.Fatalf("CT logs %d, ignore %v: verified %v (want %v), SCT unchecked %v: %s", len(tc.tm.CTLogs()), tc.ignore, r.Verified, tc.ok, r.SCTUnchecked, r.Error)
+		}
+		if !tc.ok && (r.Reason != ReasonSCT || !strings.Contains(r.Error, "lists no CT log")) {
+			t.Fatalf("reason %s, want sct-invalid naming the missing CT log: %s", r.Reason, r.Error)
+		}
 	}
 }

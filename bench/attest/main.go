@@ -69,7 +69,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	check, err := sign.KeylessCheck(tr, cert.Identity.SAN, cert.Identity.Issuer, 1, true)
+	check, err := sign.KeylessCheck(tr, cert.Identity.SAN, cert.Identity.Issuer, 1, true, false)
 	if err != nil {
 		return err
 	}

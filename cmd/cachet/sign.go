@@ -39,7 +39,7 @@ type signFlags struct {
 	tsaURLs, artifacts                                    listFlag
 	bundle, outputDir, trustedRoot, auditLog              string
 	expRepo, expRef, expWorkflow, allowedEvents           string
-	allowSelfHosted                                       bool
+	allowSelfHosted, ignoreSCT                            bool
 	timeout                                               time.Duration
 	// Key mode.
 	key, policyFile, tenant, rsaScheme string
@@ -95,6 +95,7 @@ func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
 	fs.StringVar(&f.expWorkflow, "expected-workflow", "", "refuse unless the job workflow is this (owner/repo/.github/workflows/x.yml[@ref])")
 	fs.StringVar(&f.allowedEvents, "allowed-events", "", "comma-separated events allowed to sign (push,release,...); default any")
 	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
+	fs.BoolVar(&f.ignoreSCT, "insecure-ignore-sct", false, "the self-check before a bundle is written accepts a certificate without a valid SCT from a CT log in the trusted root (for a private Fulcio without a CT log; verifiers then need it too)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
 }
 
@@ -367,7 +368,7 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 	}
 	id := cert.Identity
 	log := f.transparencyLog(tr)
-	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs), log.IntegratedTime())
+	check, err := sign.KeylessCheck(tr, id.SAN, id.Issuer, len(f.tsaURLs), log.IntegratedTime(), f.ignoreSCT)
 	if err != nil {
 		return nil, err
 	}

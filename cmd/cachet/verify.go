@@ -27,6 +27,7 @@ type policyFlags struct {
 	allowSelfHosted         bool
 	minTimestamps           int
 	skipTlog, allowUnanchor bool
+	ignoreSCT               bool
 	tuf                     tufFlags
 }
 
@@ -50,6 +51,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.tuf.staging, "staging", false, "without --trusted-root: trust the Sigstore staging instance ("+trust.StagingRepository+", through sigstore-go's embedded staging TUF root) instead of public-good")
 	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
 	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
+	fs.BoolVar(&f.ignoreSCT, "insecure-ignore-sct", false, "accept Fulcio certificates without a valid SCT from a CT log in the trusted root (default: one is required, as cosign requires it); results say the SCT was not checked")
 	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx, a URI), or any (a signature or an attestation of any type naming the artifact as a subject); verify requires it for attestations, verify-bundle defaults to any")
 	fs.StringVar(&f.p.BuilderID, "builder-id", "", "SLSA provenance: builder id required (default: --workflow, else the signing workflow)")
 }
@@ -102,6 +104,12 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	}
 	if set["insecure-ignore-tlog"] {
 		p.SkipTlog = f.skipTlog
+	}
+	if set["insecure-ignore-sct"] {
+		p.InsecureIgnoreSCT = f.ignoreSCT
+	}
+	if p.InsecureIgnoreSCT && p.Key == nil && p.KeyPEM == "" {
+		fmt.Fprintln(e.stderr, "cachet: warning: insecure-ignore-sct: certificates' SCTs are not checked, so a certificate no CT log has seen is accepted")
 	}
 	if f.keyFile != "" {
 		b, err := regfile.ReadFile(f.keyFile, maxKeyFile)
@@ -235,6 +243,9 @@ func describe(r verify.Result) string {
 	}
 	if !r.SignedAt.IsZero() {
 		s += " at " + r.SignedAt.Format(time.RFC3339)
+	}
+	if r.SCTUnchecked {
+		s += " (SCT not checked: insecure-ignore-sct)"
 	}
 	return s
 }
@@ -373,7 +384,11 @@ func verifySummary(results []verify.Result, rep verifyReport) string {
 	fmt.Fprintf(&b, "### cachet verify: %d verified, %d failed\n\n| artifact | result | identity / reason | signed at |\n| --- | --- | --- | --- |\n", rep.Verified, rep.Failed)
 	for _, r := range results {
 		if r.Verified {
-			fmt.Fprintf(&b, "| `%s` | ✅ verified | %s | %s |\n", mdEscape(r.Name), mdEscape(r.Identity), r.SignedAt.Format(time.RFC3339))
+			id := mdEscape(r.Identity)
+			if r.SCTUnchecked {
+				id += " (SCT not checked)"
+			}
+			fmt.Fprintf(&b, "| `%s` | ✅ verified | %s | %s |\n", mdEscape(r.Name), id, r.SignedAt.Format(time.RFC3339))
 		} else {
 			fmt.Fprintf(&b, "| `%s` | ❌ %s | %s | |\n", mdEscape(r.Name), r.Reason, mdEscape(r.Error))
 		}

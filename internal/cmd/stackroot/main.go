@@ -1,6 +1,7 @@
 // Command stackroot writes a Sigstore trusted_root.json for the local stack by asking the
 // servers the stack's own scripts just started on loopback for their keys: Fulcio's
-// trust bundle, Rekor's log key and the timestamp server's chain. That is trust on first
+// trust bundle, Rekor's log key and the timestamp server's chain (the CT log's and Rekor
+// v2's keys are files the stack generated). That is trust on first
 // use, acceptable only because the harness started those servers itself; a real trusted
 // root comes from TUF or an operator.
 package main
@@ -32,9 +33,11 @@ func main() {
 	rekorV2Key := flag.String("rekor-v2-key", "", "Rekor v2 log public key, PEM")
 	tsaURL := flag.String("tsa-url", "", "timestamp server base URL (repeatable via comma-free multiple flags not supported; one)")
 	extraTSA := flag.String("extra-tsa-chain", "", "PEM chain file of another TSA to trust (leaf first)")
+	ctURL := flag.String("ctlog-url", "", "CT log base URL (with its prefix), listed under ctlogs")
+	ctKey := flag.String("ctlog-key", "", "CT log public key, PEM (its log ID is the SHA-256 of the DER key, as RFC 6962 says)")
 	out := flag.String("out", "trusted_root.json", "output file")
 	flag.Parse()
-	if err := run(*fulcioURL, *rekorURL, *rekorV2URL, *rekorV2Key, *tsaURL, *extraTSA, *out); err != nil {
+	if err := run(*fulcioURL, *rekorURL, *rekorV2URL, *rekorV2Key, *tsaURL, *extraTSA, *ctURL, *ctKey, *out); err != nil {
 		log.Fatalf("stackroot: %v", err)
 	}
 }
@@ -56,7 +59,7 @@ func get(url string) ([]byte, error) {
 	return b, nil
 }
 
-func run(fulcioURL, rekorURL, rekorV2URL, rekorV2Key, tsaURL, extraTSA, out string) error {
+func run(fulcioURL, rekorURL, rekorV2URL, rekorV2Key, tsaURL, extraTSA, ctURL, ctKey, out string) error {
 	start := time.Now().Add(-time.Hour)
 	var cas []root.CertificateAuthority
 	if fulcioURL != "" {
@@ -147,7 +150,27 @@ func run(fulcioURL, rekorURL, rekorV2URL, rekorV2Key, tsaURL, extraTSA, out stri
 			return err
 		}
 	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, nil, tsas, tlogs)
+	ctlogs := map[string]*root.TransparencyLog{}
+	if ctURL != "" {
+		b, err := os.ReadFile(ctKey)
+		if err != nil {
+			return fmt.Errorf("ct log key: %w", err)
+		}
+		pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
+		if err != nil {
+			return fmt.Errorf("ct log key: %w", err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return err
+		}
+		id := sha256.Sum256(der)
+		ctlogs[fmt.Sprintf("%x", id)] = &root.TransparencyLog{
+			BaseURL: ctURL, ID: id[:], ValidityPeriodStart: start,
+			HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
+		}
+	}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, ctlogs, tsas, tlogs)
 	if err != nil {
 		return err
 	}
