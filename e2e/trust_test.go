@@ -28,7 +28,8 @@ func trustTSA(t *testing.T, ws string) (tsaURL, trustedRoot string) {
 	stackroot := filepath.Join(stack["CACHET_STACK_DIR"], "stackroot")
 	if r := run(t, ws, os.Environ(), stackroot, "--fulcio-url", stack["CACHET_STACK_FULCIO_URL"], "--rekor-url", stack["CACHET_STACK_REKOR_URL"],
 		"--rekor-v2-url", stack["CACHET_STACK_REKOR_V2_URL"], "--rekor-v2-key", filepath.Join(stack["CACHET_STACK_DIR"], "rekor2.pub"),
-		"--tsa-url", stack["CACHET_STACK_TSA_URL"], "--extra-tsa-chain", filepath.Join(chainDir, "chain.pem"), "--out", trustedRoot); r.code != 0 {
+		"--tsa-url", stack["CACHET_STACK_TSA_URL"], "--extra-tsa-chain", filepath.Join(chainDir, "chain.pem"),
+		"--ctlog-url", stack["CACHET_STACK_CT_URL"], "--ctlog-key", filepath.Join(stack["CACHET_STACK_DIR"], "ctlog.pub"), "--out", trustedRoot); r.code != 0 {
 		t.Fatalf("stackroot: %s", r.stderr)
 	}
 	return tsaURL + "/api/v1/timestamp", trustedRoot
@@ -245,7 +246,8 @@ func TestTrustAirGapped(t *testing.T) {
 	}
 	rekorKey := e.TrustedRoot["tlogs"].([]any)[0].(map[string]any)["publicKey"].(map[string]any)["rawBytes"].(string)
 	edited := filepath.Join(ws, "edited.json")
-	writeFile(t, edited, strings.Replace(string(env), "http://127.0.0.1:47314", "http://127.0.0.1:47315", 1))
+	logURL := e.TrustedRoot["tlogs"].([]any)[0].(map[string]any)["baseUrl"].(string)
+	writeFile(t, edited, strings.Replace(string(env), logURL, logURL+"0", 1))
 	if r := verifyAll(edited); r.code != 2 || !strings.Contains(r.stderr, "digest mismatch") {
 		t.Fatalf("edited envelope: exit %d: %s", r.code, r.stderr)
 	}
