@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cachet-sign/cachet/tlog"
@@ -51,12 +50,8 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 	}
 	return func(b *sgbundle.Bundle, digest []byte) error {
 		_, err := v.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithCertificateIdentity(id)))
-		if err != nil && strings.Contains(err.Error(), "signed certificate timestamp") {
-			var leaf []byte
-			if vc, verr := b.VerificationContent(); verr == nil && vc.Certificate() != nil {
-				leaf = vc.Certificate().Raw
-			}
-			return fmt.Errorf("%w: %s: sigstore-go: %w", ErrSCT, cverify.ExplainSCT(tm, leaf), err)
+		if why, ok := cverify.SCTFailure(tm, b, err); ok {
+			return fmt.Errorf("%w: %s: sigstore-go: %w", ErrSCT, why, err)
 		}
 		if err != nil {
 			return fmt.Errorf("sigstore-go: %w", err)

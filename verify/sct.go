@@ -6,16 +6,25 @@ import (
 	"strings"
 
 	"github.com/google/certificate-transparency-go/x509util"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // IgnoreSCTHint is what a refusal for a missing or bad SCT says about opting out.
 const IgnoreSCTHint = "insecure-ignore-sct skips this check, at the cost of trusting a certificate no CT log has seen"
 
-// isSCTError says whether a sigstore-go verification error is its SCT check's (it has
-// no typed error for it; the message is a stable prefix of signed_entity.go).
-func isSCTError(err error) bool {
-	return strings.Contains(err.Error(), "signed certificate timestamp")
+// SCTFailure says, when err is sigstore-go's SCT check failing for bundle b (it has no
+// typed error for it; the message is a stable prefix of signed_entity.go), why: the
+// ExplainSCT text for b's certificate. ok is false for any other error.
+func SCTFailure(tm root.TrustedMaterial, b *sgbundle.Bundle, err error) (why string, ok bool) {
+	if err == nil || !strings.Contains(err.Error(), "signed certificate timestamp") {
+		return "", false
+	}
+	var leaf []byte
+	if vc, verr := b.VerificationContent(); verr == nil && vc.Certificate() != nil {
+		leaf = vc.Certificate().Raw
+	}
+	return ExplainSCT(tm, leaf), true
 }
 
 // ExplainSCT says why a Fulcio certificate's SCTs did not satisfy tm: the trusted root

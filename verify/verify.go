@@ -220,8 +220,8 @@ func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) er
 		if isDSSE(b) && strings.Contains(err.Error(), "in statement") {
 			return &Error{ReasonSubject, fmt.Errorf("%s is not a subject of the attested statement: %w", r.Digest, err)}
 		}
-		if isSCTError(err) {
-			return &Error{ReasonSCT, fmt.Errorf("%s (%s): %w", ExplainSCT(v.tm, leafDER(b)), IgnoreSCTHint, err)}
+		if why, ok := SCTFailure(v.tm, b, err); ok {
+			return &Error{ReasonSCT, fmt.Errorf("%s (%s): %w", why, IgnoreSCTHint, err)}
 		}
 		return v.explainTlog(b, classify(err))
 	}
@@ -373,16 +373,4 @@ func (v *Verifier) VerifyAll(ctx context.Context, subjects []Subject) []Result {
 	close(idx)
 	wg.Wait()
 	return results
-}
-
-// leafDER is the bundle's certificate (DER), or nil for a key-based bundle.
-func leafDER(b *sgbundle.Bundle) []byte {
-	vc, err := b.VerificationContent()
-	if err != nil {
-		return nil
-	}
-	if c := vc.Certificate(); c != nil {
-		return c.Raw
-	}
-	return nil
 }

@@ -100,18 +100,8 @@ func run(fulcioURL, rekorURL, rekorV2URL, rekorV2Key, tsaURL, extraTSA, ctURL, c
 		if err != nil {
 			return err
 		}
-		pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
-		if err != nil {
+		if err := addKeyLog(tlogs, rekorURL, b, start); err != nil {
 			return fmt.Errorf("rekor key: %w", err)
-		}
-		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			return err
-		}
-		id := sha256.Sum256(der)
-		tlogs[fmt.Sprintf("%x", id)] = &root.TransparencyLog{
-			BaseURL: rekorURL, ID: id[:], ValidityPeriodStart: start,
-			HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
 		}
 	}
 	if rekorV2URL != "" {
@@ -156,18 +146,8 @@ func run(fulcioURL, rekorURL, rekorV2URL, rekorV2Key, tsaURL, extraTSA, ctURL, c
 		if err != nil {
 			return fmt.Errorf("ct log key: %w", err)
 		}
-		pub, err := cryptoutils.UnmarshalPEMToPublicKey(b)
-		if err != nil {
+		if err := addKeyLog(ctlogs, ctURL, b, start); err != nil {
 			return fmt.Errorf("ct log key: %w", err)
-		}
-		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			return err
-		}
-		id := sha256.Sum256(der)
-		ctlogs[fmt.Sprintf("%x", id)] = &root.TransparencyLog{
-			BaseURL: ctURL, ID: id[:], ValidityPeriodStart: start,
-			HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
 		}
 	}
 	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, ctlogs, tsas, tlogs)
@@ -211,6 +191,25 @@ func addRekorV2(tlogs map[string]*root.TransparencyLog, baseURL, keyFile string,
 	tlogs[fmt.Sprintf("%x", id)] = &root.TransparencyLog{
 		BaseURL: baseURL, ID: id, ValidityPeriodStart: start,
 		HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: hf,
+	}
+	return nil
+}
+
+// addKeyLog lists a log (Rekor v1 or CT) whose ID is the SHA-256 of its DER public key,
+// as RFC 6962 and Rekor v1 define it; pemKey is that key in PEM.
+func addKeyLog(logs map[string]*root.TransparencyLog, baseURL string, pemKey []byte, start time.Time) error {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemKey)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	id := sha256.Sum256(der)
+	logs[fmt.Sprintf("%x", id)] = &root.TransparencyLog{
+		BaseURL: baseURL, ID: id[:], ValidityPeriodStart: start,
+		HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
 	}
 	return nil
 }
