@@ -108,15 +108,16 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	if set["insecure-ignore-sct"] {
 		p.InsecureIgnoreSCT = f.ignoreSCT
 	}
-	if p.InsecureIgnoreSCT && p.Key == nil && p.KeyPEM == "" {
-		fmt.Fprintln(e.stderr, "cachet: warning: insecure-ignore-sct: certificates' SCTs are not checked, so a certificate no CT log has seen is accepted")
-	}
 	if f.keyFile != "" {
 		b, err := regfile.ReadFile(f.keyFile, maxKeyFile)
 		if err != nil {
 			return nil, nil, usagef("--key: %v", err)
 		}
 		p.KeyPEM = string(b)
+	}
+	// After --key: a key-based policy has no certificate, so nothing to warn about.
+	if p.InsecureIgnoreSCT && p.KeyPEM == "" {
+		fmt.Fprintln(e.stderr, "cachet: warning: insecure-ignore-sct: certificates' SCTs are not checked, so a certificate no CT log has seen is accepted")
 	}
 	if err := p.Validate(); err != nil {
 		return nil, nil, usagef("%v", err)
