@@ -176,6 +176,15 @@ func TestHSMSignThenCosignVerifies(t *testing.T) {
 			if !tc.cosign && r.code == 0 {
 				t.Fatalf("cosign accepted a PSS bundle; update the README")
 			}
+			// sigstore-js requires a log entry by default: the bundles with one are checked.
+			if tc.tlog {
+				if r := sigstoreJS(t, dir, bundle, art, "--key", info[tc.obj].pub); r.code != 0 {
+					t.Fatalf("sigstore-js --key: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+				}
+				if r := sigstoreJS(t, dir, bundle, art, "--key", info["p384"].pub); r.code != 1 {
+					t.Fatalf("sigstore-js accepted the bundle for another key: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+				}
+			}
 			// Another key, or a changed artifact, is rejected by both.
 			other := info["p256"].pub
 			if tc.obj == "p256" {

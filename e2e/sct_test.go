@@ -263,6 +263,9 @@ func TestSCTRequired(t *testing.T) {
 	if c := cosign(good, withCA); c.code != 0 {
 		t.Fatalf("cosign, a valid SCT: %s", c.stderr)
 	}
+	if c := sigstoreJSRoot(t, ws, withCA, good, art, keylessWho()...); c.code != 0 {
+		t.Fatalf("sigstore-js, a valid SCT: %s%s", c.stdout, c.stderr)
+	}
 
 	// A bundle the stack's Fulcio made, for the root without CT logs.
 	fulcioWS := t.TempDir()
@@ -289,6 +292,9 @@ func TestSCTRequired(t *testing.T) {
 			}
 			if c := cosign(tc.bundle, tc.trusted); c.code == 0 {
 				t.Fatalf("cosign accepts it: the case is not what it claims\n%s", c.stderr)
+			}
+			if c := sigstoreJSRoot(t, ws, tc.trusted, tc.bundle, art, keylessWho()...); c.code != 1 {
+				t.Fatalf("sigstore-js: exit %d, want a refusal\n%s%s", c.code, c.stdout, c.stderr)
 			}
 			r = verifyBundle(tc.bundle, tc.trusted, "--insecure-ignore-sct")
 			if out := r.stdout + r.stderr; r.code != 0 || !strings.Contains(out, "SCT not checked") || !strings.Contains(out, "SCTs are not checked") {

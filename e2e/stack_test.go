@@ -1,6 +1,6 @@
 // Package e2e runs cachet against the real local Sigstore stack (Fulcio, Rekor on
 // Trillian and MariaDB, the Sigstore timestamp server) and checks its bundles with
-// cosign. TestMain starts the stack through scripts/stack/up (idempotent; the first run
+// cosign and sigstore-js (e2e/sigstorejs). TestMain starts the stack through scripts/stack/up (idempotent; the first run
 // on a machine builds the servers), so `go test ./...` needs nothing set up by hand.
 package e2e
 
