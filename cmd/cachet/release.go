@@ -41,6 +41,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	var f signFlags
 	var tag, repo, apiURL, uploadURL string
 	var replace bool
+	var upload listFlag
 	var rateWait time.Duration
 	fs := flag.NewFlagSet("cachet release", flag.ContinueOnError)
 	f.register(fs, false)
@@ -49,6 +50,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&apiURL, "github-api-url", "", "GitHub REST API; default $GITHUB_API_URL or https://api.github.com (GHES: https://HOST/api/v3)")
 	fs.StringVar(&uploadURL, "github-upload-url", "", "GitHub uploads API; default derived from --github-api-url (GHES: https://HOST/api/uploads)")
 	fs.BoolVar(&replace, "replace", false, "sign every asset again and replace existing bundle assets, valid or not")
+	fs.Var(&upload, "upload", "file or glob to publish on the release first (repeatable); creates the release for an existing tag when there is none; an asset of the same name must have the same content")
 	fs.DurationVar(&rateWait, "rate-limit-wait", 2*time.Minute, "longest wait for a GitHub rate limit to reset before giving up")
 	f.resume = true
 	f.registerSigningConfig(fs)
@@ -80,6 +82,19 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	rl := &ghRetry{maxWait: rateWait, log: e.stderr}
+	if len(upload) > 0 {
+		var files []string
+		for _, p := range upload {
+			m, err := filepath.Glob(p)
+			if err != nil || len(m) == 0 {
+				return usagef("--upload %q matches no file", p)
+			}
+			files = append(files, m...)
+		}
+		if _, err := publishAssets(ctx, gh, rl, owner, name, tag, files, e.stderr); err != nil {
+			return err
+		}
+	}
 
 	// 1. The release and its assets (every page).
 	var rel *github.RepositoryRelease

@@ -109,6 +109,114 @@ func (s *Server) AddAsset(releaseID int64, name string, data []byte) {
 	}
 }
 
+// Release returns the id of repo's release for tag.
+func (s *Server) Release(repo, tag string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rel := s.findRelease(repo, func(rel *release) bool { return rel.tag == tag })
+	if rel == nil {
+		return 0, false
+	}
+	return rel.id, true
+}
+
+// SetAssetData replaces the content of a release's asset, as a tampered release would
+// serve it; it reports whether the asset exists.
+func (s *Server) SetAssetData(releaseID int64, name string, data []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.releases {
+		if r.id != releaseID {
+			continue
+		}
+		for _, a := range r.assets {
+			if a.Name == name {
+				a.Data = append([]byte(nil), data...)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tagOf is the tag of the release holding asset id ("" when none); s.mu is held.
+func (s *Server) tagOf(id int64) string {
+	for _, rel := range s.releases {
+		for _, a := range rel.assets {
+			if a.ID == id {
+				return rel.tag
+			}
+		}
+	}
+	return ""
+}
+
+// publicDownload serves GET /{owner}/{repo}/releases/download/{tag}/{name}, the
+// browser_download_url of a public release: no token, a 302 to the storage host.
+func (s *Server) publicDownload(w http.ResponseWriter, r *http.Request) bool {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 6 || parts[2] != "releases" || parts[3] != "download" || parts[0] == "repos" || parts[0] == "api" {
+		return false
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		ghError(w, http.StatusMethodNotAllowed, "Method Not Allowed", docs)
+		return true
+	}
+	repo, tag, name := parts[0]+"/"+parts[1], parts[4], parts[5]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rel := s.findRelease(repo, func(rel *release) bool { return rel.tag == tag })
+	if rel != nil {
+		for _, a := range rel.assets {
+			if a.Name == name {
+				var k [16]byte
+				rand.Read(k[:])
+				key := hex.EncodeToString(k[:])
+				s.storage[key] = a.ID
+				http.Redirect(w, r, s.base(r)+"/_storage/"+key, http.StatusFound)
+				return true
+			}
+		}
+	}
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "Not Found")
+	return true
+}
+
+// createRelease answers POST /repos/{o}/{r}/releases: 201 with the release, 422
+// already_exists when the tag has one.
+func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, repo string) {
+	var req struct {
+		TagName string `json:"tag_name"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.TagName == "" {
+		ghError(w, http.StatusUnprocessableEntity, "Validation Failed", docs+"/releases#create-a-release",
+			map[string]string{"resource": "Release", "code": "missing_field", "field": "tag_name"})
+		return
+	}
+	if _, ok := s.Release(repo, req.TagName); ok {
+		ghError(w, http.StatusUnprocessableEntity, "Validation Failed", docs+"/releases#create-a-release",
+			map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"})
+		return
+	}
+	s.AddRelease(repo, req.TagName)
+	rw := &statusWriter{ResponseWriter: w, code: http.StatusCreated}
+	s.releaseByTag(rw, r, repo, req.TagName)
+}
+
+// statusWriter replaces the status a handler writes (200 becomes code).
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if code == http.StatusOK {
+		code = w.code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
 // Assets returns copies of a release's assets, by name.
 func (s *Server) Assets(releaseID int64) map[string]Asset {
 	s.mu.Lock()
@@ -167,6 +275,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveStorage(w, r, key)
 		return
 	}
+	if s.publicDownload(w, r) {
+		return
+	}
 	path := r.URL.Path
 	upload := false
 	switch {
@@ -222,6 +333,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// POST repos/{o}/{r}/releases: create a release.
+	if !upload && len(parts) == 4 && parts[0] == "repos" && parts[3] == "releases" && r.Method == http.MethodPost {
+		s.createRelease(w, r, parts[1]+"/"+parts[2])
+		return
+	}
 	// repos/{o}/{r}/releases/...
 	if len(parts) < 5 || parts[0] != "repos" || parts[3] != "releases" {
 		ghError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
@@ -260,7 +376,7 @@ func (s *Server) assetJSON(r *http.Request, repo string, a *Asset) map[string]an
 		"id": a.ID, "name": a.Name, "label": "", "state": "uploaded", "content_type": a.ContentType, "size": len(a.Data),
 		"download_count": 0, "created_at": a.Uploaded.UTC().Format(time.RFC3339), "updated_at": a.Uploaded.UTC().Format(time.RFC3339),
 		"url":                  fmt.Sprintf("%s/api/v3/repos/%s/releases/assets/%d", s.base(r), repo, a.ID),
-		"browser_download_url": fmt.Sprintf("%s/%s/releases/download/x/%s", s.base(r), repo, url.PathEscape(a.Name)),
+		"browser_download_url": fmt.Sprintf("%s/%s/releases/download/%s/%s", s.base(r), repo, url.PathEscape(s.tagOf(a.ID)), url.PathEscape(a.Name)),
 	}
 }
 
