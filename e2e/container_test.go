@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,17 +155,28 @@ func (r *runner) exec(image string, runArgs []string, inputs map[string]string, 
 	return res, string(o), string(s)
 }
 
+// containerSetup runs scripts/container/setup once per test binary: podman as the runner
+// note says, and the base-image stand-ins.
+var containerSetup = sync.OnceValue(func() error {
+	setup := exec.Command("../scripts/container/setup")
+	setup.Stderr = os.Stderr
+	return setup.Run()
+})
+
+func setupContainers(t *testing.T) {
+	t.Helper()
+	if err := containerSetup(); err != nil {
+		t.Fatalf("scripts/container/setup: %v", err)
+	}
+}
+
 // buildImages builds both action images the way the runner does:
 // `docker build -t TAG -f <dir>/Dockerfile <dir>`, base images replaced by local
 // stand-ins under their upstream names (scripts/container/setup).
 func buildImages(t *testing.T) (signImage, verifyImage string) {
 	t.Helper()
 	repo, _ := filepath.Abs("..")
-	setup := exec.Command(filepath.Join(repo, "scripts/container/setup"))
-	setup.Stderr = os.Stderr
-	if err := setup.Run(); err != nil {
-		t.Fatalf("scripts/container/setup: %v", err)
-	}
+	setupContainers(t)
 	signImage, verifyImage = "localhost/cachet-action-test:sign", "localhost/cachet-action-test:verify"
 	for _, b := range []struct{ tag, dir string }{{signImage, repo}, {verifyImage, filepath.Join(repo, "verify")}} {
 		start := time.Now()
