@@ -91,6 +91,7 @@ func readKV(t *testing.T, path string) map[string]string {
 // flags, signs and verifies; and the setup action's install script installs a verified
 // binary from the fake release and refuses one whose checksum or bundle does not match.
 func TestReleaseLocal(t *testing.T) {
+	setupContainers(t) // buildah and podman
 	ws := t.TempDir()
 	host := startRegistry(t, t.TempDir(), false)
 	api, err := fakegithubapi.Start(localReleaseToken)
@@ -286,7 +287,6 @@ func TestReleaseLocal(t *testing.T) {
 	})
 
 	t.Run("container action from the pinned image", func(t *testing.T) {
-		setupContainers(t)
 		if p := run(t, ws, os.Environ(), "podman", "pull", "--tls-verify=false", rel["image"]); p.code != 0 {
 			t.Fatalf("podman pull: %s", p.stderr)
 		}
