@@ -40,6 +40,9 @@ type AttestResult struct {
 func (p *Pipeline) Attest(ctx context.Context, a Attestation) AttestResult {
 	res := AttestResult{Attestation: a, LogIndex: -1}
 	refused, err := p.attest(ctx, a, &res)
+	if refused {
+		err = Refuse(err)
+	}
 	res.Err = err
 	ev := audit.Event{Event: "codesign.keyless.attested", Artifact: a.Name, SAN: p.SAN, Issuer: p.Issuer, CertSerial: p.CertSerial,
 		Tenant: p.Tenant, Principal: p.Principal, KeyID: p.KeyHint}

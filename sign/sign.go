@@ -108,19 +108,19 @@ func (p *Pipeline) Sign(ctx context.Context, s Subject) Result {
 // sign reports refused when Authorize said no.
 func (p *Pipeline) sign(ctx context.Context, s Subject, res *Result) (refused bool, err error) {
 	if err := p.signAuthorized(ctx, s, res); err != nil {
-		var r *refusal
+		var r *authRefusal
 		if errors.As(err, &r) {
-			return true, r.err
+			return true, Refuse(r.err)
 		}
 		return false, err
 	}
 	return false, nil
 }
 
-// refusal marks an Authorize error on its way out of signAuthorized.
-type refusal struct{ err error }
+// authRefusal marks an Authorize error on its way out of signAuthorized.
+type authRefusal struct{ err error }
 
-func (r *refusal) Error() string { return r.err.Error() }
+func (r *authRefusal) Error() string { return r.err.Error() }
 
 func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) error {
 	if p.Verify == nil {
@@ -139,7 +139,7 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 	res.Digest = digest
 	if p.Authorize != nil {
 		if err := p.Authorize(digest); err != nil {
-			return &refusal{err}
+			return &authRefusal{err}
 		}
 	}
 	if err := p.checkTimestamped(); err != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
-	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/verify"
 )
@@ -212,14 +211,14 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return err
 		}
-		defer kp.key.Close()
-		p, claims, keyID = kp.p, kp.claims, kp.key.ID
+		defer kp.Key.Close()
+		p, claims, keyID = kp.Pipeline, kp.Claims, kp.Key.ID
 	} else {
 		kl, err := keylessRun(ctx, e, &f.signFlags, tr, al)
 		if err != nil {
 			return err
 		}
-		p, claims, id = kl.p, kl.claims, kl.id
+		p, claims, id = kl.Pipeline, kl.Claims, kl.Identity
 	}
 
 	// 3. The statement.
@@ -248,10 +247,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 	r := p.Attest(ctx, att)
 	if r.Err != nil {
-		if errors.Is(r.Err, policy.ErrRefused) {
-			return &refusedError{fmt.Errorf("attest %s: %w", name, r.Err)}
-		}
-		return fmt.Errorf("attest %s: %w", name, r.Err)
+		return fmt.Errorf("attest %s: %w", name, r.Err) // a refusal stays sign.ErrRefused
 	}
 	sum := sha256.Sum256(r.BundleJSON)
 	attDigest := "sha256:" + hex.EncodeToString(sum[:])

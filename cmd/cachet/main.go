@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cachet-sign/cachet/sign"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -56,12 +57,6 @@ type usageError struct{ msg string }
 func (u *usageError) Error() string { return u.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
-
-// refusedError is a decision not to sign.
-type refusedError struct{ err error }
-
-func (r *refusedError) Error() string { return r.err.Error() }
-func (r *refusedError) Unwrap() error { return r.err }
 
 func main() {
 	ctx, stop := notifyInterrupt(context.Background())
@@ -271,13 +266,12 @@ func report(ctx context.Context, err error, e *env) int {
 	}
 	code := exitFailure
 	var ue *usageError
-	var re *refusedError
 	switch {
 	case intr != nil:
 		code = intr.exitCode()
 	case errors.As(err, &ue):
 		code = exitUsage
-	case errors.As(err, &re):
+	case errors.Is(err, sign.ErrRefused): // every decision not to sign, whichever package made it
 		code = exitRefused
 	}
 	msg := err.Error()

@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
-	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
-	"github.com/cachet-sign/cachet/tsa"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
@@ -26,8 +22,8 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 	if err != nil {
 		return err
 	}
-	defer kp.key.Close()
-	p, k := kp.p, kp.key
+	defer kp.Key.Close()
+	p, k := kp.Pipeline, kp.Key
 	rep := runSubjects(ctx, e, p, subjects, f, func(err error) bool { return errors.Is(err, policy.ErrRefused) })
 	bundles, indexes, signed := rep.bundles, rep.indexes, rep.signed
 
@@ -53,90 +49,32 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 	return rep.err(len(subjects))
 }
 
-// keyed is key mode's share of a run: the pipeline (key signer, key hint, policy check),
-// the open key, and the verified claims the principal came from.
-type keyed struct {
-	p      *sign.Pipeline
-	key    *keys.Key
-	claims *keyless.Claims
-}
-
-// keyPipeline sets up key mode for sign and attest: it checks the flags, loads the
-// policy (only a root-owned one in policy.Dir), verifies the job's token for the principal, opens
-// the key (PIN masked) and returns the pipeline that signs with it. Refusals are audited.
-func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*keyed, error) {
-	a := e.action()
-	switch {
-	case len(f.tsaURLs) == 0:
-		return nil, usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
-	case f.tenant == "":
-		return nil, usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
-	}
-	refuse := func(principal, keyID string, err error) error {
-		if aerr := al.Log(audit.Event{Event: "codesign.refused", Tenant: f.tenant, Principal: principal, KeyID: keyID, Reason: err.Error()}); aerr != nil {
-			return fmt.Errorf("audit log: %w (after refusing: %v)", aerr, err)
-		}
-		return &refusedError{err}
-	}
-
-	// Identity: the verified token, as in keyless mode; never an input the workflow sets.
-	token, err := loadToken(ctx, f.identityToken, e)
-	if errors.Is(err, keyless.ErrNoTokenPermission) {
-		return nil, refuse("", "", err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	claims, err := (&keyless.Verifier{Issuer: f.issuer, HTTPClient: hc}).Verify(ctx, token)
-	if err != nil {
-		if errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) || errors.Is(err, keyless.ErrMalformedToken) {
-			return nil, refuse("", "", err)
-		}
-		return nil, err
-	}
-	principal := policy.FromClaims(claims)
-	// The policy: only from the directory cachet was built with, and only when root
-	// alone could have written it (policy.Load checks); never from where the job points.
-	pol, err := policy.Load(f.policyFile)
-	if errors.Is(err, policy.ErrUntrusted) {
-		return nil, refuse(principal.String(), "", err)
-	}
-	if err != nil {
-		return nil, usagef("signing policy: %v", err)
-	}
-
-	// The key. Its PIN is masked before use and never in an error.
+// keyPipeline sets up key mode for sign and attest (sign.NewKeyMode): the job's
+// verified token for the principal, the policy (only a root-owned one in policy.Dir),
+// the key (PIN masked); refusals are audited. Errors get their flag names here.
+func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*sign.KeyMode, error) {
 	opts := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme)}
 	if e.inActions() {
-		opts.Mask = a.AddMask
+		opts.Mask = e.action().AddMask
 	}
-	k, err := keys.Open(f.key, opts)
-	if err != nil {
-		if aerr := al.Log(audit.Event{Event: "codesign.failed", Tenant: f.tenant, Principal: principal.String(), Reason: err.Error()}); aerr != nil {
-			return nil, fmt.Errorf("audit log: %w (after: %v)", aerr, err)
-		}
-		if errors.Is(err, keys.ErrURI) || errors.Is(err, keys.ErrNoPKCS11) || errors.Is(err, keys.ErrPINSource) {
-			return nil, usagef("--key: %v", err)
-		}
-		return nil, fmt.Errorf("--key: %w", err)
+	km, err := sign.NewKeyMode(ctx, sign.KeyModeOptions{
+		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
+		Issuer: f.issuer, PolicyPath: f.policyFile, Tenant: f.tenant, Key: f.key, KeyOptions: opts,
+		Services: f.services(), TLogUpload: f.tlogUpload, Trusted: tr, Audit: al,
+	})
+	switch {
+	case errors.Is(err, sign.ErrKeyNeedsTimestamp):
+		return nil, usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
+	case errors.Is(err, sign.ErrNoTenant):
+		return nil, usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
+	case errors.Is(err, sign.ErrPolicy):
+		return nil, usagef("%v", err)
+	case errors.Is(err, keys.ErrURI) || errors.Is(err, keys.ErrNoPKCS11) || errors.Is(err, keys.ErrPINSource):
+		return nil, usagef("--%v", err)
+	case errors.Is(err, sign.ErrKeyOpen):
+		return nil, fmt.Errorf("--%w", err)
 	}
-	check, err := sign.KeyCheck(tr, k.Signer.Public(), keys.IsPSS(k.Signer), len(f.tsaURLs), f.tlogUpload)
-	if err != nil {
-		k.Close()
-		return nil, err
-	}
-	p := &sign.Pipeline{
-		Signer: k.Signer, KeyHint: k.ID,
-		TSA:    &tsa.Client{URLs: f.tsaURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc},
-		Verify: check, Audit: al,
-		Authorize: func(digest []byte) error { return pol.MaySign(f.tenant, principal, k.ID, digest) },
-		Tenant:    f.tenant, Principal: principal.String(),
-	}
-	if f.tlogUpload {
-		p.Rekor = f.transparencyLog(tr)
-	}
-	return &keyed{p: p, key: k, claims: claims}, nil
+	return km, err
 }
 
 func keySummary(signed []sign.Result, notSigned []string, tenant, keyID, verifyCmd string) string {

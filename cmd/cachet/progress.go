@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cachet-sign/cachet/sign"
+)
+
+// progress shows a run's advance on stderr: a redrawn bar with counts and rate on a
+// terminal, a plain line every 5 s or every 10% otherwise (CI logs keep every line).
+type progress struct {
+	mu                      sync.Mutex
+	w                       io.Writer
+	mode                    string // bar, lines, none
+	total, done, fail, kept int
+	start, lastLine         time.Time
+	lastDecile              int
+	stopOnce                sync.Once
+	quit                    chan struct{}
+	drawn                   bool
+}
+
+func newProgress(w io.Writer, mode string, total int) *progress {
+	if mode == "auto" {
+		mode = "lines"
+		if isTerminal(w) {
+			mode = "bar"
+		}
+	}
+	p := &progress{w: w, mode: mode, total: total, start: time.Now(), lastLine: time.Now(), quit: make(chan struct{})}
+	if mode != "none" {
+		// A tick keeps the display alive while retries hold every worker.
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-p.quit:
+					return
+				case <-t.C:
+					p.mu.Lock()
+					p.tick(false)
+					p.mu.Unlock()
+				}
+			}
+		}()
+	}
+	return p
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// add records one finished subject and prints its line.
+func (p *progress) add(o sign.Outcome, line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	switch {
+	case o.Err != nil:
+		p.fail++
+	case o.Kept:
+		p.kept++
+	}
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+	fmt.Fprintln(p.w, line)
+	p.tick(true)
+}
+
+func (p *progress) tick(finished bool) {
+	if p.total < 2 {
+		return
+	}
+	now := time.Now()
+	rate := float64(p.done) / max(now.Sub(p.start).Seconds(), 1e-3)
+	switch p.mode {
+	case "bar":
+		const width = 30
+		n := width * p.done / p.total
+		eta := "-"
+		if rate > 0 && p.done < p.total {
+			eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
+		}
+		fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d  %d failed  %d kept  %.1f/s  eta %s",
+			strings.Repeat("#", n), strings.Repeat(".", width-n), p.done, p.total, p.fail, p.kept, rate, eta)
+		p.drawn = true
+	case "lines":
+		decile := 10 * p.done / p.total
+		if (finished && decile > p.lastDecile) || now.Sub(p.lastLine) >= 5*time.Second {
+			fmt.Fprintf(p.w, "progress: %d/%d (%d%%), %d failed, %d kept, %.1f/s, %s elapsed\n",
+				p.done, p.total, 100*p.done/p.total, p.fail, p.kept, rate, now.Sub(p.start).Round(time.Second))
+			p.lastLine, p.lastDecile = now, decile
+		}
+	}
+}
+
+func (p *progress) stop() {
+	p.stopOnce.Do(func() {
+		close(p.quit)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.drawn {
+			fmt.Fprintln(p.w)
+			p.drawn = false
+		}
+	})
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cachet-sign/cachet/keyless"
+	"github.com/cachet-sign/cachet/policy"
+	"github.com/cachet-sign/cachet/sign"
+	"github.com/cachet-sign/cachet/tlog"
+	"github.com/cachet-sign/cachet/trust"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+type signFlags struct {
+	fulcioURL, rekorURL, issuer, serverURL, identityToken string
+	rekorVersion                                          uint
+	tsaURLs, artifacts                                    listFlag
+	bundle, outputDir, trustedRoot, auditLog              string
+	expRepo, expRef, expWorkflow, allowedEvents           string
+	allowSelfHosted, ignoreSCT                            bool
+	timeout                                               time.Duration
+	// Key mode.
+	key, policyFile, tenant, rsaScheme string
+	tlogUpload                         bool
+	// Many subjects.
+	checksums, progress string
+	subjectDigests      listFlag
+	parallel            int
+	resume, showSummary bool
+	// Services from a signing config v0.2 (flags given explicitly win).
+	signingConfig string
+	set           map[string]bool // flags given on the command line or as inputs
+	// The TUF repository trust and services come from without --trusted-root.
+	tuf tufFlags
+}
+
+// register adds the flags sign and release share; withArtifacts adds the ones naming
+// local artifacts and bundle paths, and key mode (sign only).
+func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
+	f.registerIdentity(fs)
+	fs.IntVar(&f.parallel, "parallel", 8, "subjects signed at once (Rekor and TSA requests in flight)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, a line every 5 s or 10% otherwise), bar, lines, none")
+	if !withArtifacts {
+		return
+	}
+	fs.StringVar(&f.bundle, "bundle", "", "bundle path (one artifact only); default ARTIFACT.sigstore.json")
+	fs.StringVar(&f.outputDir, "output-dir", "", "directory for bundles (NAME.sigstore.json)")
+	fs.Var(&f.artifacts, "artifacts", "artifact path, glob or directory (repeatable; also positional); a directory means every regular file under it, recursively, but hidden ones and *.sigstore.json")
+	fs.StringVar(&f.checksums, "checksums", "", "sign by digest the artifacts listed in this sha256sum file; bundles NAME.sigstore.json go to --output-dir (default: the file's directory)")
+	// actions/attest's names for the same things.
+	fs.Var(&f.artifacts, "subject-path", "alias of --artifacts (actions/attest's name)")
+	fs.StringVar(&f.checksums, "subject-checksums", "", "alias of --checksums (actions/attest's name)")
+	fs.Var(&f.subjectDigests, "subject-digest", "sha256:HEX of an artifact not on disk (repeatable); its bundle is HEX.sigstore.json in --output-dir (default: the working directory)")
+	fs.BoolVar(&f.showSummary, "show-summary", true, "write the job summary (in Actions)")
+	fs.BoolVar(&f.resume, "resume", true, "keep a bundle already at the bundle path when it verifies (trusted root, identity or key, digest); false signs everything again")
+	f.registerKeyMode(fs)
+}
+
+// registerIdentity adds what every signing command needs: the services, the trusted
+// root, the job's token and the expectations on it, the audit log and a time limit.
+func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
+	fs.StringVar(&f.fulcioURL, "fulcio-url", "", "Fulcio URL; default the signing config's (--signing-config, else the TUF repository's: cosign v3's choice), else "+sign.DefaultFulcio)
+	fs.StringVar(&f.rekorURL, "rekor-url", "", "Rekor URL; default the signing config's (the highest Rekor API version it lists), else "+sign.DefaultRekor)
+	fs.UintVar(&f.rekorVersion, "rekor-api-version", 1, "the Rekor log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles; needs --timestamp-server-url); a signing config sets it")
+	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer); default the signing config's TSAs, per its selector")
+	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token (an enterprise slug issuer or a GHES issuer)")
+	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
+	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs, or a cachet trust export file; default the TUF repository's (--tuf-url), from the trust cache while its TUF metadata is valid, else refreshed first")
+	fs.StringVar(&f.auditLog, "audit-log", "-", "audit log file (JSON lines, appended); - for stderr")
+	fs.StringVar(&f.expRepo, "expected-repository", "", "refuse unless the job's repository is this owner/name")
+	fs.StringVar(&f.expRef, "expected-ref", "", "refuse unless the job's ref is this (refs/heads/main, refs/tags/v1)")
+	fs.StringVar(&f.expWorkflow, "expected-workflow", "", "refuse unless the job workflow is this (owner/repo/.github/workflows/x.yml[@ref])")
+	fs.StringVar(&f.allowedEvents, "allowed-events", "", "comma-separated events allowed to sign (push,release,...); default any")
+	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "allow signing on self-hosted runners")
+	fs.BoolVar(&f.ignoreSCT, "insecure-ignore-sct", false, "the self-check before a bundle is written accepts a certificate without a valid SCT from a CT log in the trusted root (for a private Fulcio without a CT log; verifiers then need it too)")
+	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "overall time limit")
+}
+
+// registerKeyMode adds key (HSM) mode's flags (sign and attest).
+func (f *signFlags) registerKeyMode(fs *flag.FlagSet) {
+	fs.StringVar(&f.key, "key", "", "key mode: sign with this key, a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...&pin-source=file:PATH|env:NAME) or a PEM file (development)")
+	fs.StringVar(&f.policyFile, "policy", "", "key mode: signing policy file (YAML) inside "+policy.Dir+", owned by root and writable by root alone (default "+policy.DefaultPath()+")")
+	fs.StringVar(&f.tenant, "tenant", "", "key mode: tenant whose key signs; required with --key")
+	fs.StringVar(&f.rsaScheme, "rsa-scheme", "pkcs1v15", "key mode, RSA keys: pkcs1v15 (what cosign verify-blob --key checks) or pss")
+	fs.BoolVar(&f.tlogUpload, "tlog-upload", false, "key mode: also record the signature and public key in Rekor (keyless mode always does)")
+}
+
+func (f *signFlags) checkRun() error {
+	if f.parallel < 1 || f.parallel > 256 {
+		return usagef("--parallel %d: want 1 to 256", f.parallel)
+	}
+	switch f.progress {
+	case "auto", "bar", "lines", "none":
+	default:
+		return usagef("--progress %q: want auto, bar, lines or none", f.progress)
+	}
+	return nil
+}
+
+// applySigningConfig records which flags were given and follows an explicit
+// --signing-config (a plain signing config, or a cachet trust envelope, which may bring
+// the trusted root too). Without one, signingTrustedRoot follows the signing config of
+// the TUF repository (or of an imported trust cache) once it has resolved the trust.
+func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) error {
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.rekorVersion != 1 && f.rekorVersion != 2 {
+		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.rekorVersion)
+	}
+	if f.signingConfig == "" {
+		return nil
+	}
+	m, err := trust.ReadFile(f.signingConfig)
+	if err != nil {
+		return usagef("--signing-config %s: %v", f.signingConfig, err)
+	}
+	if m.SigningConfig == nil {
+		return usagef("--signing-config %s holds no signing config", f.signingConfig)
+	}
+	if f.trustedRoot == "" && m.TrustedRoot != nil {
+		f.trustedRoot = f.signingConfig
+	}
+	if err := f.follow(m.SigningConfig, now, e); err != nil {
+		return usagef("--signing-config %s: %v", f.signingConfig, err)
+	}
+	return nil
+}
+
+// services are the run's services as the flags (and a followed signing config) name them.
+func (f *signFlags) services() sign.Services {
+	return sign.Services{FulcioURL: f.fulcioURL, RekorURL: f.rekorURL, RekorVersion: f.rekorVersion, TSAURLs: f.tsaURLs}
+}
+
+func (f *signFlags) setServices(s sign.Services) {
+	f.fulcioURL, f.rekorURL, f.rekorVersion, f.tsaURLs = s.FulcioURL, s.RekorURL, s.RekorVersion, s.TSAURLs
+}
+
+// follow fills the service URLs not given explicitly from sc, as cosign v3 does
+// (sign.Services.Follow), and says on stderr what it chose.
+func (f *signFlags) follow(sc *root.SigningConfig, now time.Time, e *env) error {
+	s := f.services()
+	if err := s.Follow(sc, now, sign.Explicit{Fulcio: f.set["fulcio-url"], Rekor: f.set["rekor-url"], TSA: f.set["timestamp-server-url"]}); err != nil {
+		return err
+	}
+	f.setServices(s)
+	fmt.Fprintf(e.stderr, "signing config: Fulcio %s, Rekor %s (v%d), %d TSA(s) %s\n", f.fulcioURL, f.rekorURL, f.rekorVersion, len(f.tsaURLs), strings.Join(f.tsaURLs, " "))
+	return nil
+}
+
+// defaults fills the service URLs neither a flag nor a signing config named.
+func (f *signFlags) defaults() {
+	s := f.services()
+	s.Defaults()
+	f.setServices(s)
+}
+
+// checkLog refuses a Rekor API version cachet does not speak, and a Rekor v2 log with
+// no TSA when the run records its signatures (keyless always does; key mode with
+// --tlog-upload).
+func (f *signFlags) checkLog() error {
+	s := f.services()
+	err := s.Check(f.key == "" || f.tlogUpload)
+	switch {
+	case errors.Is(err, sign.ErrRekorVersion):
+		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.rekorVersion)
+	case errors.Is(err, tlog.ErrNeedsTimestamp):
+		return usagef("%v (--timestamp-server-url)", err)
+	}
+	return err
+}
