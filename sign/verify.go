@@ -32,7 +32,7 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 	case integratedTime:
 		opts = append(opts, verify.WithIntegratedTimestamps(1))
 	case timestamps == 0:
-		return nil, errors.New("keyless check: " + tlog.ErrNeedsTimestamp.Error())
+		return nil, fmt.Errorf("keyless check: %w", tlog.ErrNeedsTimestamp)
 	}
 	if !ignoreSCT {
 		opts = append(opts, verify.WithSignedCertificateTimestamps(1))

@@ -47,7 +47,7 @@ func (c *Rekor) IntegratedTime() bool { return true }
 // ErrNeedsTimestamp is a Rekor v2 log chosen with no TSA: v2 entries carry no signed
 // integration time, so nothing would say the signature was made while the short-lived
 // certificate was valid.
-var ErrNeedsTimestamp = errors.New("Rekor v2 entries carry no signed time: an RFC 3161 timestamp is required; add a TSA to the signing config or pass --timestamp-server-url")
+var ErrNeedsTimestamp = errors.New("Rekor v2 entries carry no signed time: an RFC 3161 timestamp is required; add a TSA to the signing config")
 
 // ErrDuplicateV2 is Rekor v2's 409: the log already holds an equal entry (logs run with
 // persistent anti-spam). The v2 API gives no way to fetch it by content, so the caller
