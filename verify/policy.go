@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -163,4 +164,18 @@ func (p *Policy) serverURL() string {
 		return strings.TrimSuffix(p.ServerURL, "/")
 	}
 	return "https://github.com"
+}
+
+// Override sets in p each rule of q whose policy key (the JSON key: certificate-identity,
+// ref, min-timestamps, ...) given reports as named: a command line over a policy file.
+// Fields without a key (the parsed Key, AllowUnrecordedRunner) are left alone.
+func (p *Policy) Override(q *Policy, given func(key string) bool) {
+	pv, qv := reflect.ValueOf(p).Elem(), reflect.ValueOf(q).Elem()
+	t := pv.Type()
+	for i := range t.NumField() {
+		key, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if key != "" && key != "-" && given(key) {
+			pv.Field(i).Set(qv.Field(i))
+		}
+	}
 }

@@ -403,3 +403,16 @@ func TestSCTRequiredWithoutCTLogs(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyOverride(t *testing.T) {
+	file := &Policy{Identity: "file-id", Ref: "refs/heads/main", MinTimestamps: 2, SkipTlog: true}
+	flags := &Policy{Identity: "flag-id", Ref: "", MinTimestamps: 0, Event: "push", AllowUnrecordedRunner: true}
+	named := map[string]bool{"certificate-identity": true, "min-timestamps": true, "event": true}
+	file.Override(flags, func(k string) bool { return named[k] })
+	if file.Identity != "flag-id" || file.Ref != "refs/heads/main" || file.MinTimestamps != 0 || !file.SkipTlog || file.Event != "push" {
+		t.Fatalf("override: %+v", file)
+	}
+	if file.AllowUnrecordedRunner {
+		t.Fatal("a field without a policy key was overridden")
+	}
+}

@@ -78,36 +78,16 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	// Inputs count as set too (parseFlags set them through fs.Set, so Visit sees them).
-	over := func(name string, dst *string, v string) {
-		if set[name] {
-			*dst = v
+	// The policy keys are the flag names but for these.
+	flagOf := map[string]string{"skip-tlog": "insecure-ignore-tlog", "key": ""}
+	flags := f.p
+	flags.AllowSelfHosted, flags.MinTimestamps, flags.SkipTlog, flags.InsecureIgnoreSCT = f.allowSelfHosted, f.minTimestamps, f.skipTlog, f.ignoreSCT
+	p.Override(&flags, func(key string) bool {
+		if name, ok := flagOf[key]; ok {
+			return set[name]
 		}
-	}
-	over("certificate-identity", &p.Identity, f.p.Identity)
-	over("certificate-identity-regexp", &p.IdentityRegexp, f.p.IdentityRegexp)
-	over("certificate-oidc-issuer", &p.Issuer, f.p.Issuer)
-	over("certificate-oidc-issuer-regexp", &p.IssuerRegexp, f.p.IssuerRegexp)
-	over("repository", &p.Repository, f.p.Repository)
-	over("repository-id", &p.RepositoryID, f.p.RepositoryID)
-	over("ref", &p.Ref, f.p.Ref)
-	over("workflow", &p.Workflow, f.p.Workflow)
-	over("event", &p.Event, f.p.Event)
-	over("source-digest", &p.SourceDigest, f.p.SourceDigest)
-	over("github-server-url", &p.ServerURL, f.p.ServerURL)
-	over("type", &p.PredicateType, f.p.PredicateType)
-	over("builder-id", &p.BuilderID, f.p.BuilderID)
-	if set["allow-self-hosted"] {
-		p.AllowSelfHosted = f.allowSelfHosted
-	}
-	if set["min-timestamps"] {
-		p.MinTimestamps = f.minTimestamps
-	}
-	if set["insecure-ignore-tlog"] {
-		p.SkipTlog = f.skipTlog
-	}
-	if set["insecure-ignore-sct"] {
-		p.InsecureIgnoreSCT = f.ignoreSCT
-	}
+		return set[key]
+	})
 	if f.keyFile != "" {
 		b, err := regfile.ReadFile(f.keyFile, maxKeyFile)
 		if err != nil {
