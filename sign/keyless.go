@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -94,4 +95,15 @@ func NewKeyless(ctx context.Context, o KeylessOptions) (*Keyless, error) {
 func isTokenRefusal(err error) bool {
 	return keyless.IsRefusal(err) || errors.Is(err, keyless.ErrTokenInvalid) || errors.Is(err, keyless.ErrIssuerNotConfigured) ||
 		errors.Is(err, keyless.ErrMalformedToken)
+}
+
+// ProvenanceRun is the GitHub run SLSA provenance describes, from the verified token's
+// claims only (never from inputs or the environment the workflow sets).
+func ProvenanceRun(c *keyless.Claims, serverURL string) *attest.GitHubRun {
+	return &attest.GitHubRun{
+		ServerURL: serverURL, JobWorkflowRef: c.JobWorkflowRef, WorkflowRef: c.WorkflowRef,
+		Repository: c.Repository, RepositoryID: c.RepositoryID, RepositoryOwnerID: c.RepositoryOwnerID,
+		Ref: c.Ref, SHA: c.SHA, EventName: c.EventName, RunID: c.RunID, RunAttempt: c.RunAttempt,
+		RunnerEnvironment: c.RunnerEnvironment,
+	}
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +18,6 @@ import (
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
-	"github.com/cachet-sign/cachet/verify"
 )
 
 // maxPredicateSize bounds a predicate file: SBOMs of large images run to tens of MiB.
@@ -86,31 +83,10 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	var subjects []attest.Subject
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return usagef("subject %s: %v", p, errors.Unwrap(err))
-		}
-		if !st.Mode().IsRegular() {
-			return usagef("subject %s is not a regular file", p)
-		}
-		d, err := sign.HashContext(ctx, p)
-		if err != nil {
-			return usagef("subject %s: %v", p, err)
-		}
-		subjects = append(subjects, attest.Subject{Name: filepath.Base(p), Digest: d})
-	}
+	pl := sign.AttestPlan{Paths: paths, Name: f.subjectName}
 	if f.subjectChecksums != "" {
-		sums, err := readChecksums(f.subjectChecksums)
-		if err != nil {
+		if pl.Checksums, err = readChecksums(f.subjectChecksums); err != nil {
 			return err
-		}
-		for _, c := range sums {
-			if err := checkName("--subject-checksums entry", c.Name); err != nil {
-				return err
-			}
-			subjects = append(subjects, attest.Subject{Name: c.Name, Digest: c.Digest})
 		}
 	}
 	for _, sd := range f.subjectDigests {
@@ -118,13 +94,14 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return usagef("--subject-digest %q: %v", sd, err)
 		}
-		if err := checkName("--subject-name", f.subjectName); err != nil {
-			return err
-		}
-		if f.subjectName == "" {
-			return usagef("--subject-digest needs --subject-name")
-		}
-		subjects = append(subjects, attest.Subject{Name: f.subjectName, Digest: d})
+		pl.Digests = append(pl.Digests, d)
+	}
+	if len(pl.Digests) > 0 && f.subjectName == "" {
+		return usagef("--subject-digest needs --subject-name")
+	}
+	subjects, err := pl.Subjects(ctx)
+	if err != nil {
+		return attestPlanHint(err)
 	}
 	var reg *oci.Client
 	var img *oci.Image
@@ -163,21 +140,13 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if len(subjects) == 0 {
 		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")
 	}
-	bundlePath := f.bundle
-	if bundlePath == "" {
-		switch {
-		case len(paths) > 0:
-			bundlePath = paths[0] + ".intoto.sigstore.json"
-		default:
-			dir := "."
-			if rt := e.getenv("RUNNER_TEMP"); rt != "" {
-				dir = rt
-			}
-			bundlePath = filepath.Join(dir, "sha256-"+hex.EncodeToString(subjects[0].Digest)+".intoto.sigstore.json")
-		}
+	dir := "."
+	if rt := e.getenv("RUNNER_TEMP"); rt != "" {
+		dir = rt
 	}
-	if st, err := os.Stat(filepath.Dir(bundlePath)); err != nil || !st.IsDir() {
-		return usagef("--bundle %s: directory %s does not exist", bundlePath, filepath.Dir(bundlePath))
+	bundlePath, err := sign.AttestBundlePath(f.bundle, paths, subjects[0].Digest, dir)
+	if err != nil {
+		return attestPlanHint(err)
 	}
 	ghAPI, err := f.github.target(e) // nil without --github-attestations
 	if err != nil {
@@ -223,7 +192,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 
 	// 3. The statement.
 	if predicate == nil {
-		if predicate, err = attest.SLSAProvenance(runFromClaims(claims, f.serverURL)); err != nil {
+		if predicate, err = attest.SLSAProvenance(sign.ProvenanceRun(claims, f.serverURL)); err != nil {
 			return err
 		}
 	}
@@ -304,6 +273,18 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
+// attestPlanHint names the flag a sign.PlanError is about.
+func attestPlanHint(err error) error {
+	var pe *sign.PlanError
+	if errors.As(err, &pe) {
+		flag := map[string]string{"checksums entry": "--subject-checksums entry", "subject name": "--subject-name", "bundle path": "--bundle"}[pe.What]
+		if flag != "" {
+			return usagef("%s%s", flag, pe.Detail)
+		}
+	}
+	return usagef("%v", err)
+}
+
 // writeBundle writes verified bundle JSON atomically.
 func writeBundle(path string, data []byte) error {
 	return bundle.WriteBytes(path, data)
@@ -327,113 +308,4 @@ func parseSHA256(s string) ([]byte, error) {
 		return nil, errors.New("want sha256: and 64 hex digits")
 	}
 	return d, nil
-}
-
-// runFromClaims fills provenance from the verified token only.
-func runFromClaims(c *keyless.Claims, serverURL string) *attest.GitHubRun {
-	return &attest.GitHubRun{
-		ServerURL: serverURL, JobWorkflowRef: c.JobWorkflowRef, WorkflowRef: c.WorkflowRef,
-		Repository: c.Repository, RepositoryID: c.RepositoryID, RepositoryOwnerID: c.RepositoryOwnerID,
-		Ref: c.Ref, SHA: c.SHA, EventName: c.EventName, RunID: c.RunID, RunAttempt: c.RunAttempt,
-		RunnerEnvironment: c.RunnerEnvironment,
-	}
-}
-
-// verifyImages checks the Sigstore bundles attached to each image as OCI referrers. A
-// tag is resolved to a digest first and only that digest's referrers count: a tag moved
-// to another image does not carry the old image's attestations. An image passes when one
-// of its bundles verifies (as cosign verify does); otherwise its result carries the
-// reasons of all.
-func verifyImages(ctx context.Context, v *verify.Verifier, refs []string, reg *oci.Client) []verify.Result {
-	var out []verify.Result
-	for _, ref := range refs {
-		r := verify.Result{Name: ref, Bundle: "oci-referrers"}
-		img, err := reg.Resolve(ctx, ref)
-		if err != nil {
-			r.Reason, r.Error = verify.ReasonArtifact, err.Error()
-			out = append(out, r)
-			continue
-		}
-		r.Digest = img.Descriptor.Digest.String()
-		d, _ := hex.DecodeString(img.Descriptor.Digest.Hex)
-		refs, err := reg.Bundles(ctx, img)
-		if err != nil {
-			r.Reason, r.Error = verify.ReasonBundle, err.Error()
-			out = append(out, r)
-			continue
-		}
-		if len(refs) == 0 {
-			r.Reason, r.Error = verify.ReasonBundle, fmt.Sprintf("no Sigstore bundle is attached to %s", img.Digest)
-			out = append(out, r)
-			continue
-		}
-		var reasons []string
-		var ok *verify.Result
-		for _, rf := range refs {
-			b, err := verify.ParseBundle(rf.Bundle)
-			if err != nil {
-				reasons = append(reasons, fmt.Sprintf("%s: %v", rf.Manifest, err))
-				continue
-			}
-			res := v.VerifyBundle(ref, d, b)
-			if res.Verified {
-				res.Bundle = img.Digest.Context().Digest(rf.Manifest.String()).String()
-				ok = &res
-				break
-			}
-			if r.Reason == "" {
-				r.Reason = res.Reason
-			}
-			reasons = append(reasons, fmt.Sprintf("%s: %s", rf.Manifest, res.Error))
-		}
-		if ok != nil {
-			ok.Name = ref
-			if img.FromTag != "" {
-				ok.Name = ref + " (" + img.Descriptor.Digest.String() + ")"
-			}
-			out = append(out, *ok)
-			continue
-		}
-		if r.Reason == "" {
-			r.Reason = verify.ReasonBundle
-		}
-		r.Error = fmt.Sprintf("none of %d attached bundles verifies: %s", len(refs), strings.Join(reasons, "; "))
-		out = append(out, r)
-	}
-	return out
-}
-
-// keyAttestOutputs reports a key-mode attestation: key id instead of an identity.
-func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, attID, predType, artifact string, logIndex int64) error {
-	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --key KEY.pub --bundle %s --type %s --trusted-root %s",
-		shellQuote(bundlePath), shellQuote(predType), shellQuote(f.trustedRoot))
-	if !f.tlogUpload {
-		verifyCmd += " --insecure-ignore-tlog"
-	}
-	verifyCmd += " " + shellQuote(artifact)
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(e.action(), "bundle-path", bundlePath, "attestation-digest", attDigest, "key-id", keyID,
-			"log-index", strconv.FormatInt(logIndex, 10), "verify-command", verifyCmd, "attestation-id", attID); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nattestation digest: %s\n", keyID, f.tenant, attDigest)
-	if attID != "" {
-		fmt.Fprintf(e.stdout, "github attestation id: %s\n", attID)
-	}
-	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
-	return nil
-}
-
-// attestSummary is the job summary of an attestation: what it is about, by whom, and
-// how to check it.
-func attestSummary(subjects []attest.Subject, predType, bundlePath, san, verifyCmd string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### cachet attest: %s over %d subject(s)\n\nSigned by `%s`; bundle `%s`.\n\n| subject | sha256 |\n| --- | --- |\n",
-		mdEscape(predType), len(subjects), mdEscape(san), mdEscape(bundlePath))
-	for _, s := range subjects {
-		fmt.Fprintf(&b, "| `%s` | `%s` |\n", mdEscape(s.Name), hex.EncodeToString(s.Digest))
-	}
-	fmt.Fprintf(&b, "\nVerify with:\n\n```sh\n%s\n```\n", verifyCmd)
-	return b.String()
 }

@@ -305,7 +305,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	results := v.VerifyAll(ctx, subjects)
 	if len(images) > 0 {
 		reg := &oci.Client{Getenv: e.getenv, InsecureHTTP: insecureRegistry}
-		results = append(results, verifyImages(ctx, v, images, reg)...)
+		results = append(results, verify.VerifyImages(ctx, v, images, reg)...)
 	}
 	rep := verifyReport{Results: results, Policy: p}
 	for _, r := range results {
