@@ -12,6 +12,7 @@ package oci
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,4 +299,33 @@ func (c *Client) bundle(ctx context.Context, ref name.Digest, subject v1.Hash) (
 		return nil, err
 	}
 	return &Referrer{Manifest: h, PredicateType: m.Annotations[AnnotationPredicateType], Bundle: data}, nil
+}
+
+// ErrNotRepository: a digest was given with a name that is not a plain repository.
+var ErrNotRepository = errors.New("oci: with a digest, the name must be a repository (REGISTRY/REPO)")
+
+// ResolveSubject resolves the image an attestation is about: name (REGISTRY/REPO:TAG or
+// @sha256:HEX), or with digest (sha256:HEX) the repository name at that digest; a tag is
+// resolved once, here. It then checks the registry takes pushes there, and returns the
+// image with its in-toto subject (the repository name and the manifest digest).
+func (c *Client) ResolveSubject(ctx context.Context, ref, digest string) (*Image, string, []byte, error) {
+	if digest != "" {
+		repo, err := c.Repository(ref)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("%w: %q: %v", ErrNotRepository, ref, err)
+		}
+		ref = repo.String() + "@" + digest
+	}
+	img, err := c.Resolve(ctx, ref)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := c.CheckPush(ctx, img); err != nil {
+		return nil, "", nil, err
+	}
+	d, err := hex.DecodeString(img.Descriptor.Digest.Hex)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("oci: digest %s: %w", img.Descriptor.Digest, err)
+	}
+	return img, img.Digest.Context().Name(), d, nil
 }

@@ -8,13 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cachet-sign/cachet/attest"
-	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
-	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
@@ -113,29 +110,25 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return usagef("--push-to-registry needs --subject-name: the image (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX)")
 		}
 		reg = &oci.Client{Getenv: e.getenv, InsecureHTTP: f.insecureRegistry}
-		ref := f.subjectName
+		digest := ""
 		if len(f.subjectDigests) == 1 {
-			repo, err := reg.Repository(f.subjectName)
-			if err != nil {
-				return usagef("--subject-name %q with --subject-digest must be a repository (REGISTRY/REPO): %v", f.subjectName, err)
-			}
-			ref = repo.String() + "@" + f.subjectDigests[0]
+			digest = f.subjectDigests[0]
 		}
-		// The image is signed by digest: a tag is resolved once, here, and never again.
-		if img, err = reg.Resolve(ctx, ref); err != nil {
-			if errors.Is(err, oci.ErrNotFound) {
-				return usagef("%v", err)
-			}
+		var subj string
+		var d []byte
+		img, subj, d, err = reg.ResolveSubject(ctx, f.subjectName, digest)
+		switch {
+		case errors.Is(err, oci.ErrNotRepository):
+			return usagef("--subject-name %q with --subject-digest: %v", f.subjectName, err)
+		case errors.Is(err, oci.ErrNotFound):
+			return usagef("%v", err)
+		case err != nil:
 			return err
 		}
 		if img.FromTag != "" {
 			fmt.Fprintf(e.stderr, "resolved %s to %s\n", f.subjectName, img.Digest)
 		}
-		if err := reg.CheckPush(ctx, img); err != nil {
-			return err
-		}
-		d, _ := hex.DecodeString(img.Descriptor.Digest.Hex)
-		subjects = []attest.Subject{{Name: img.Digest.Context().Name(), Digest: d}}
+		subjects = []attest.Subject{{Name: subj, Digest: d}}
 	}
 	if len(subjects) == 0 {
 		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")
@@ -271,41 +264,4 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
 	return nil
-}
-
-// attestPlanHint names the flag a sign.PlanError is about.
-func attestPlanHint(err error) error {
-	var pe *sign.PlanError
-	if errors.As(err, &pe) {
-		flag := map[string]string{"checksums entry": "--subject-checksums entry", "subject name": "--subject-name", "bundle path": "--bundle"}[pe.What]
-		if flag != "" {
-			return usagef("%s%s", flag, pe.Detail)
-		}
-	}
-	return usagef("%v", err)
-}
-
-// writeBundle writes verified bundle JSON atomically.
-func writeBundle(path string, data []byte) error {
-	return bundle.WriteBytes(path, data)
-}
-
-func readPredicate(path string) ([]byte, error) {
-	b, err := regfile.ReadFile(path, maxPredicateSize)
-	if err != nil {
-		return nil, usagef("--predicate-path: %v", err)
-	}
-	return b, nil
-}
-
-func parseSHA256(s string) ([]byte, error) {
-	h, ok := strings.CutPrefix(s, "sha256:")
-	if !ok {
-		return nil, errors.New("want sha256: and 64 hex digits")
-	}
-	d, err := hex.DecodeString(h)
-	if err != nil || len(d) != sha256.Size {
-		return nil, errors.New("want sha256: and 64 hex digits")
-	}
-	return d, nil
 }

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/cachet-sign/cachet/attest"
+	"github.com/cachet-sign/cachet/bundle"
+	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/sign"
 )
 
 // keyAttestOutputs reports a key-mode attestation: key id instead of an identity.
@@ -42,4 +47,41 @@ func attestSummary(subjects []attest.Subject, predType, bundlePath, san, verifyC
 	}
 	fmt.Fprintf(&b, "\nVerify with:\n\n```sh\n%s\n```\n", verifyCmd)
 	return b.String()
+}
+
+// attestPlanHint names the flag a sign.PlanError is about.
+func attestPlanHint(err error) error {
+	var pe *sign.PlanError
+	if errors.As(err, &pe) {
+		flag := map[string]string{"checksums entry": "--subject-checksums entry", "subject name": "--subject-name", "bundle path": "--bundle"}[pe.What]
+		if flag != "" {
+			return usagef("%s%s", flag, pe.Detail)
+		}
+	}
+	return usagef("%v", err)
+}
+
+// writeBundle writes verified bundle JSON atomically.
+func writeBundle(path string, data []byte) error {
+	return bundle.WriteBytes(path, data)
+}
+
+func readPredicate(path string) ([]byte, error) {
+	b, err := regfile.ReadFile(path, maxPredicateSize)
+	if err != nil {
+		return nil, usagef("--predicate-path: %v", err)
+	}
+	return b, nil
+}
+
+func parseSHA256(s string) ([]byte, error) {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok {
+		return nil, errors.New("want sha256: and 64 hex digits")
+	}
+	d, err := hex.DecodeString(h)
+	if err != nil || len(d) != sha256.Size {
+		return nil, errors.New("want sha256: and 64 hex digits")
+	}
+	return d, nil
 }
