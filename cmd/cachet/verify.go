@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/oci"
@@ -111,126 +109,6 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	return p, tr, nil
 }
 
-// parseSubject reads "PATH", or "sha256:HEX" / "sha256:HEX=BUNDLE" for an artifact we
-// don't have.
-func parseSubject(arg, bundleFlag, bundleDir string) (verify.Subject, error) {
-	if rest, ok := strings.CutPrefix(arg, "sha256:"); ok {
-		hexDigest, bundle, _ := strings.Cut(rest, "=")
-		d, err := hex.DecodeString(hexDigest)
-		if err != nil || len(d) != 32 {
-			return verify.Subject{}, usagef("%q: a digest is sha256: and 64 hex digits", arg)
-		}
-		switch {
-		case bundle != "":
-		case bundleFlag != "":
-			bundle = bundleFlag
-		case bundleDir != "":
-			bundle = filepath.Join(bundleDir, hexDigest+".sigstore.json")
-		default:
-			return verify.Subject{}, usagef("%q: no bundle: write sha256:HEX=BUNDLE or pass --bundle", arg)
-		}
-		return verify.Subject{Name: "sha256:" + hexDigest, Digest: d, Bundle: bundle}, nil
-	}
-	bundle := arg + ".sigstore.json"
-	switch {
-	case bundleFlag != "":
-		bundle = bundleFlag
-	case bundleDir != "":
-		bundle = filepath.Join(bundleDir, filepath.Base(arg)+".sigstore.json")
-	}
-	return verify.Subject{Name: arg, Path: arg, Bundle: bundle}, nil
-}
-
-// cmdVerifyBundle verifies one artifact against one bundle, with cosign verify-blob's
-// flags and as the sigstore-conformance client protocol asks (docs/cli_protocol.md):
-//
-//	verify-bundle --bundle B (--certificate-identity I --certificate-oidc-issuer U | --key K) [--trusted-root T] FILE_OR_DIGEST
-//
-// A DSSE bundle verifies when the artifact is one of its statement's subjects, whatever
-// the predicate type, unless --type (or the policy file) names one.
-func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
-	var pf policyFlags
-	var bundle string
-	fs := flag.NewFlagSet("cachet verify-bundle", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: cachet verify-bundle --bundle B (--certificate-identity I --certificate-oidc-issuer U | --key K) [--trusted-root T] [flags] FILE_OR_sha256:HEX\n\n")
-		fs.PrintDefaults()
-	}
-	pf.register(fs)
-	fs.StringVar(&bundle, "bundle", "", "bundle file (default ARTIFACT.sigstore.json)")
-	if err := parseFlags(fs, args, e); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("verify-bundle takes one artifact (a path or sha256:HEX), got %d", fs.NArg())
-	}
-	p, tm, err := pf.build(fs, e)
-	if err != nil {
-		return err
-	}
-	if p.PredicateType == "" {
-		p.PredicateType = verify.AnyPredicateType
-	}
-	// As cosign verify-blob: a certificate that does not say where it was made (no
-	// runner environment extension) is judged by identity and issuer alone; one that
-	// says self-hosted is still refused without --allow-self-hosted.
-	p.AllowUnrecordedRunner = true
-	if err := checkName("artifact", fs.Arg(0)); err != nil {
-		return err
-	}
-	s, err := bundleSubject(fs.Arg(0), bundle)
-	if err != nil {
-		return err
-	}
-	v, err := verify.New(tm, p)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	r := v.Verify(ctx, s)
-	if !r.Verified {
-		return fmt.Errorf("%s: not verified: %s", r.Name, r.Error)
-	}
-	fmt.Fprintf(e.stdout, "Verified OK: %s\n", describe(r))
-	return nil
-}
-
-// bundleSubject reads verify-bundle's artifact as the conformance protocol defines
-// FILE_OR_DIGEST: sha256: and 64 hex digits that do not name a file on disk are a
-// digest; anything else is a path. A sha256: argument that is neither is refused with
-// both readings, not reported as a missing file.
-func bundleSubject(arg, bundle string) (verify.Subject, error) {
-	if rest, ok := strings.CutPrefix(arg, "sha256:"); ok {
-		if _, err := os.Stat(arg); err != nil {
-			if d, err := hex.DecodeString(rest); err != nil || len(d) != 32 {
-				return verify.Subject{}, usagef("%q is neither a file nor a digest (sha256: and 64 hex digits)", arg)
-			}
-			return parseSubject(arg, bundle, "")
-		}
-	}
-	s := verify.Subject{Name: arg, Path: arg, Bundle: arg + ".sigstore.json"}
-	if bundle != "" {
-		s.Bundle = bundle
-	}
-	return s, nil
-}
-
-func describe(r verify.Result) string {
-	s := r.Name
-	if r.PredicateType != "" {
-		s += " (attestation " + r.PredicateType + ")"
-	}
-	if r.Identity != "" {
-		s += " signed by " + r.Identity
-	}
-	if !r.SignedAt.IsZero() {
-		s += " at " + r.SignedAt.Format(time.RFC3339)
-	}
-	if r.SCTUnchecked {
-		s += " (SCT not checked: insecure-ignore-sct)"
-	}
-	return s
-}
-
 // verifyReport is the JSON report of cachet verify.
 type verifyReport struct {
 	Verified int             `json:"verified"`
@@ -288,9 +166,9 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	}
 	var subjects []verify.Subject
 	for _, x := range append(paths, digests...) {
-		s, err := parseSubject(x, "", bundleDir)
+		s, err := verify.ParseSubject(x, "", bundleDir)
 		if err != nil {
-			return err
+			return usagef("%v (or pass --bundle-dir)", err)
 		}
 		subjects = append(subjects, s)
 	}
@@ -358,25 +236,4 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		return fmt.Errorf("%d of %d artifacts failed verification", rep.Failed, len(results))
 	}
 	return nil
-}
-
-func verifySummary(results []verify.Result, rep verifyReport) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### cachet verify: %d verified, %d failed\n\n| artifact | result | identity / reason | signed at |\n| --- | --- | --- | --- |\n", rep.Verified, rep.Failed)
-	for _, r := range results {
-		if r.Verified {
-			id := mdEscape(r.Identity)
-			if r.SCTUnchecked {
-				id += " (SCT not checked)"
-			}
-			fmt.Fprintf(&b, "| `%s` | ✅ verified | %s | %s |\n", mdEscape(r.Name), id, r.SignedAt.Format(time.RFC3339))
-		} else {
-			fmt.Fprintf(&b, "| `%s` | ❌ %s | %s | |\n", mdEscape(r.Name), r.Reason, mdEscape(r.Error))
-		}
-	}
-	return b.String()
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
 }
