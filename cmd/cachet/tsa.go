@@ -7,15 +7,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
@@ -23,7 +20,6 @@ import (
 	"github.com/cachet-sign/cachet/tsa"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 var tsaCommands = []command{
@@ -151,82 +147,16 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		debug.SetGCPercent(400)
 	}
 	pretouchHeap(16 << 20)
-	ln, err := net.Listen("tcp", *addr)
+	stopAt, err := tsa.Serve(ctx, a, tsa.ServeOptions{
+		Addr: *addr, MetricsAddr: *metricsAddr, Metrics: reg,
+		Server: tsa.ServerOptions{MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst, Audit: logger, Metrics: metrics},
+		Drain:  *drain, Grace: *grace, Replica: *replica, Stdout: e.stdout, Stderr: e.stderr,
+	})
+	if errors.Is(err, tsa.ErrShutdownTimeout) {
+		return fmt.Errorf("%w (--shutdown-timeout %s)", err, *grace)
+	}
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	var draining atomic.Bool
-	var conns tsa.Conns
-	srv := &http.Server{
-		ConnState: conns.State,
-		Handler: tsa.Handler(a, tsa.ServerOptions{
-			MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst, Audit: logger,
-			Metrics: metrics, Ready: func() bool { return !draining.Load() },
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	errc := make(chan error, 2)
-	var msrv *http.Server
-	if *metricsAddr != "" {
-		mln, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("metrics listen: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("metrics: %w", err)
-			}
-		}()
-		fmt.Fprintf(e.stdout, "cachet tsa: metrics on http://%s/metrics\n", mln.Addr())
-	}
-	fmt.Fprintf(e.stdout, "cachet tsa: serving http://%s (policy %s, replica %d)\n", ln.Addr(), oid, *replica)
-	go func() { errc <- srv.Serve(conns.Listen(ln)) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	// Graceful stop: not ready first (the load balancer stops sending), keep serving
-	// for the delay, then stop accepting and let what is in flight finish, then record
-	// the serial high-water mark.
-	draining.Store(true)
-	stopAt := time.Now()
-	fmt.Fprintf(e.stderr, "cachet tsa: %v: draining (not ready), stopping in %s\n", context.Cause(ctx), *drain)
-	time.Sleep(*drain)
-	fmt.Fprintf(e.stderr, "cachet tsa: closing the listener; waiting up to %s for requests in flight\n", *grace)
-	sctx, cancel := context.WithTimeout(context.Background(), *grace)
-	defer cancel()
-	// Shutdown closes idle connections itself but waits for new ones that have not
-	// sent a request yet; nothing will come on those now.
-	swept := make(chan struct{})
-	defer close(swept)
-	go func() {
-		for t := time.NewTicker(50 * time.Millisecond); ; {
-			conns.CloseUnused()
-			select {
-			case <-t.C:
-			case <-swept:
-				t.Stop()
-				return
-			}
-		}
-	}()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: requests still in flight after --shutdown-timeout %s: %w", *grace, err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	if msrv != nil {
-		msrv.Shutdown(sctx)
+		return err
 	}
 	closed = true
 	if err := serials.Close(); err != nil {
