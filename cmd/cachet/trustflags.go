@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/cachet-sign/cachet/trust"
+	"github.com/sethvargo/go-githubactions"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// tufFlags name the TUF repository trust comes from when no trusted root is given.
+type tufFlags struct {
+	url, root string
+	staging   bool // the Sigstore staging instance's repository (verify, verify-bundle)
+}
+
+// Environment variables standing in for --tuf-url and --tuf-root.
+const (
+	tufURLEnv  = "CACHET_TUF_URL"
+	tufRootEnv = "CACHET_TUF_ROOT"
+)
+
+func (t *tufFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.url, "tuf-url", "", "TUF repository publishing trusted_root.json and signing_config.v0.2.json, used without --trusted-root; default $"+tufURLEnv+", else "+trust.PublicGoodRepository)
+	fs.StringVar(&t.root, "tuf-root", "", "initial root.json of that TUF repository (a private Sigstore), distributed out of band; default $"+tufRootEnv+", else sigstore-go's embedded public-good TUF root")
+}
+
+// names are the repository URL and root file the flags or their environment
+// variables give.
+func (t *tufFlags) names(e *env) (url, rootPath string, err error) {
+	url, rootPath = t.url, t.root
+	if url == "" {
+		url = e.getenv(tufURLEnv)
+	}
+	if rootPath == "" {
+		rootPath = e.getenv(tufRootEnv)
+	}
+	if rootPath != "" && url == "" {
+		return "", "", usagef("--tuf-root (%s) needs --tuf-url (%s): the repository that root signs", tufRootEnv, tufURLEnv)
+	}
+	return url, rootPath, nil
+}
+
+// options are the repository the flags (or their environment variables) name; named
+// says whether a flag (or action input) named one, which puts it before an imported
+// trust cache; the environment variables are only defaults.
+func (t *tufFlags) options(e *env) (o trust.RefreshOptions, named bool, err error) {
+	if t.staging {
+		if t.url != "" || t.root != "" {
+			return o, false, usagef("--staging names the staging TUF repository: give it or --tuf-url/--tuf-root, not both")
+		}
+		o.RepositoryURL, o.Root = trust.StagingRepository, trust.StagingRoot()
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		return o, true, nil
+	}
+	url, rootPath, err := t.names(e)
+	if err != nil {
+		return o, false, err
+	}
+	if rootPath != "" {
+		if o.Root, err = os.ReadFile(rootPath); err != nil {
+			return o, false, usagef("--tuf-root: %v", err)
+		}
+	}
+	// go-tuf's fetcher takes no context: the HTTP timeout bounds each request.
+	o.RepositoryURL, o.HTTPClient = url, &http.Client{Timeout: 30 * time.Second}
+	return o, t.url != "" || t.root != "", nil
+}
+
+// verifyTrustedRoot is the trusted root verify and verify-bundle use: --trusted-root (a
+// trusted_root.json or a cachet trust envelope), else an imported trust cache, else the
+// TUF repository's (its cache while valid, else refreshed); when the repository cannot
+// be reached, what it last served, else the embedded public-good snapshot, with a
+// warning. Verification itself stays offline in every case.
+func verifyTrustedRoot(e *env, path string, tf *tufFlags) (*root.TrustedRoot, error) {
+	r, err := resolveTrustedRoot(e, path, true, tf)
+	if err != nil {
+		return nil, err
+	}
+	return r.TrustedRoot, nil
+}
+
+// signingTrustedRoot is the trusted root a signing command checks its bundles (and the
+// services' answers) against: --trusted-root, else the trust envelope given as
+// --signing-config (applySigningConfig sets f.trustedRoot to it), else an imported
+// trust cache, else the TUF repository's, valid by TUF's rules or refreshed now. Never
+// expired TUF trust nor the embedded snapshot: they may predate a key rotation, so a
+// run against them would either fail late or trust a retired key. Keyless runs without
+// --signing-config then follow the signing config that came with it. f.trustedRoot
+// names the file used.
+func signingTrustedRoot(e *env, f *signFlags) (*root.TrustedRoot, error) {
+	r, err := resolveTrustedRoot(e, f.trustedRoot, false, &f.tuf)
+	if err != nil {
+		return nil, err
+	}
+	f.trustedRoot = r.Path
+	if f.signingConfig == "" && f.key == "" && r.Origin != trust.FromFile && r.SigningConfig != nil {
+		if err := f.follow(r.SigningConfig, time.Now(), e); err != nil {
+			return nil, usagef("the signing config of %s: %v", trustSource(r), err)
+		}
+	}
+	f.defaults()
+	if err := f.checkLog(); err != nil {
+		return nil, err
+	}
+	return r.TrustedRoot, nil
+}
+
+func trustSource(r *trust.Resolved) string {
+	if r.Origin == trust.FromTUF {
+		return "TUF repository " + r.Repository
+	}
+	return r.Dir
+}
+
+// resolveTrustedRoot resolves and, unless the root was named, says on stderr which one
+// is used, and warns when it may be out of date (an annotation too, in Actions).
+func resolveTrustedRoot(e *env, path string, verifying bool, tf *tufFlags) (*trust.Resolved, error) {
+	o := trust.ResolveOptions{File: path, Dir: trust.DefaultDir(e.getenv), Embedded: verifying}
+	if path == "" {
+		var err error
+		if o.TUF, o.TUFNamed, err = tf.options(e); err != nil {
+			return nil, err
+		}
+	}
+	r, err := trust.Resolve(o)
+	if err != nil {
+		return nil, explainTrust(err, path, verifying, o)
+	}
+	if !verifying && r.Stale {
+		// Sign never signs with stale trust: a key Sigstore rotated since would make
+		// a bundle that nobody can verify, or trust one it no longer should.
+		return nil, usagef("the trust cache %s is stale (imported %s ago): signing needs current trust; import a newer `cachet trust export`, run `cachet trust refresh`, or pass --trusted-root", r.Dir, r.Age.Round(time.Hour))
+	}
+	notice, warning := r.Notice()
+	if notice != "" {
+		fmt.Fprintln(e.stderr, notice)
+	}
+	if warning != "" {
+		if e.inActions() {
+			// On stderr: stdout may be a JSON report.
+			githubactions.New(githubactions.WithGetenv(e.getenv), githubactions.WithWriter(e.stderr)).Warningf("%s", warning)
+		} else {
+			fmt.Fprintln(e.stderr, "warning:", warning)
+		}
+	}
+	return r, nil
+}
+
+// explainTrust adds the fix to a resolution that failed.
+func explainTrust(err error, path string, verifying bool, o trust.ResolveOptions) error {
+	const explicit = "pass --trusted-root FILE (a trusted_root.json or a `cachet trust export` file)"
+	repo := o.TUF.RepositoryURL
+	if repo == "" {
+		repo = trust.PublicGoodRepository
+	}
+	switch {
+	case path != "":
+		return usagef("--trusted-root %s: %v", path, err)
+	case errors.Is(err, trust.ErrNoCacheDir):
+		return usagef("no trusted root: %v for the TUF cache, or %s", err, explicit)
+	case errors.Is(err, trust.ErrCacheNotWritable):
+		return usagef("%v: set %s to a writable directory, or %s", err, trust.DirEnv, explicit)
+	case errors.Is(err, trust.ErrTUFUnreachable) && !verifying:
+		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds no valid copy of its trust; "+
+			"signing never uses expired or embedded trust (a key may have been rotated or retired since): "+
+			"make %s reachable (or name a reachable mirror with --tuf-url / %s), or %s and --signing-config for an air-gapped run",
+			err, o.Dir, repo, tufURLEnv, explicit)
+	case errors.Is(err, trust.ErrTUFUnreachable):
+		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds nothing of it: make it reachable, or %s", err, o.Dir, explicit)
+	case errors.Is(err, trust.ErrTUFRefused):
+		return fmt.Errorf("no trusted root: %v; check --tuf-url and --tuf-root (%s, %s), or %s", err, tufURLEnv, tufRootEnv, explicit)
+	}
+	return usagef("%v", err)
+}
+
+// registerSigningConfig adds --signing-config and the TUF flags (sign, attest, release).
+func (f *signFlags) registerSigningConfig(fs *flag.FlagSet) {
+	f.tuf.register(fs)
+	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config v0.2 choosing Fulcio, Rekor and TSAs (validFor, majorApiVersion, selectors), or a cachet trust export file (which brings the trusted root too); default the TUF repository's (as cosign v3); --fulcio-url, --rekor-url and --timestamp-server-url given explicitly win")
+}
