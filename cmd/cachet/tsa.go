@@ -3,16 +3,13 @@ package main
 import (
 	"context"
 	"crypto"
-	"encoding/asn1"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
@@ -59,7 +56,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	if *keyFile == "" || *chainFile == "" {
 		return usagef("cachet tsa serve: --key and --chain are required (make a development pair with 'cachet tsa dev-chain --out DIR')")
 	}
-	oid, err := parseOID(*policy)
+	oid, err := tsa.ParseOID(*policy)
 	if err != nil {
 		return usagef("cachet tsa serve: --policy %q: %v", *policy, err)
 	}
@@ -76,9 +73,9 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		if host == "" {
 			host, _ = os.Hostname()
 		}
-		id, err := ordinal(host)
+		id, err := tsa.Ordinal(host)
 		if err != nil {
-			return usagef("cachet tsa serve: --replica-id-from-hostname: %v", err)
+			return usagef("cachet tsa serve: --replica-id-from-hostname: %v; pass --replica-id", err)
 		}
 		*replica = id
 	}
@@ -146,7 +143,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		// (bench/tsa) for a heap that stays under ~50 MiB.
 		debug.SetGCPercent(400)
 	}
-	pretouchHeap(16 << 20)
+	tsa.PretouchHeap(16 << 20)
 	stopAt, err := tsa.Serve(ctx, a, tsa.ServeOptions{
 		Addr: *addr, MetricsAddr: *metricsAddr, Metrics: reg,
 		Server: tsa.ServerOptions{MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst, Audit: logger, Metrics: metrics},
@@ -167,33 +164,6 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
-// ordinal is the trailing number of a StatefulSet pod's host name (cachet-tsa-2 is 2).
-func ordinal(host string) (int, error) {
-	i := strings.LastIndexByte(host, '-')
-	n, err := strconv.Atoi(host[i+1:])
-	if i < 0 || err != nil || n < 0 || n > tsa.MaxReplicaID || host[i+1:] != strconv.Itoa(n) {
-		return 0, fmt.Errorf("host name %q does not end in -N (0..%d), as a StatefulSet pod's does; pass --replica-id", host, tsa.MaxReplicaID)
-	}
-	return n, nil
-}
-
-// pretouchHeap faults in n bytes of heap before the server takes requests, as the JVM's
-// AlwaysPreTouch does. A fresh process takes a page fault the first time it touches each
-// page of its heap; on the 2-core benchmark VM that costs ~25 us a page, and the first
-// ~2000 tokens fault in ~18 MiB (4500 faults), ~85 us more CPU per token than later
-// ones, which showed as the tail of bench/tsa. The garbage is collected at once; its
-// pages stay mapped and are what the request path's spans are carved from. 16 MiB is
-// the heap goal at GOGC 400 with cachet's small live heap (the runtime's 4 MiB minimum
-// times 4), so the scavenger keeps the pages.
-func pretouchHeap(n int) {
-	b := make([]byte, n)
-	for i := 0; i < len(b); i += os.Getpagesize() {
-		b[i] = 1
-	}
-	runtime.KeepAlive(b)
-	runtime.GC()
-}
-
 func cmdTSADevChain(args []string, e *env) error {
 	fs := flag.NewFlagSet("cachet tsa dev-chain", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for root.pem, chain.pem, cert.pem and key.pem")
@@ -212,23 +182,4 @@ func cmdTSADevChain(args []string, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "cachet tsa: development chain in %s (key.pem, chain.pem, root.pem); never trust it outside tests\n", filepath.Clean(*out))
 	return nil
-}
-
-func parseOID(s string) (asn1.ObjectIdentifier, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 {
-		return nil, errors.New("want a dotted OID such as 1.3.6.1.4.1.57264.2")
-	}
-	oid := make(asn1.ObjectIdentifier, len(parts))
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
-			return nil, errors.New("want a dotted OID such as 1.3.6.1.4.1.57264.2")
-		}
-		oid[i] = n
-	}
-	if oid[0] > 2 || (oid[0] < 2 && oid[1] > 39) {
-		return nil, errors.New("not a valid OID")
-	}
-	return oid, nil
 }
