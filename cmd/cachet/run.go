@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cachet-sign/cachet/internal/progress"
 	"github.com/cachet-sign/cachet/sign"
 )
 
@@ -34,8 +35,8 @@ func (r *runReport) err(total int) error {
 // runSubjects signs subjects f.parallel at a time, reports each on stderr as it
 // finishes and shows progress. isRefusal sorts refusals from failures (key mode).
 func runSubjects(ctx context.Context, e *env, p *sign.Pipeline, subjects []sign.Subject, f *signFlags, isRefusal func(error) bool) *runReport {
-	pr := newProgress(e.stderr, f.progress, len(subjects))
-	defer pr.stop()
+	pr := progress.New(e.stderr, f.progress, len(subjects))
+	defer pr.Stop()
 	rep := &runReport{}
 	outs := p.SignAll(ctx, subjects, sign.RunOptions{Parallel: f.parallel, Resume: f.resume, OnOutcome: func(o sign.Outcome) {
 		var line string
@@ -54,7 +55,7 @@ func runSubjects(ctx context.Context, e *env, p *sign.Pipeline, subjects []sign.
 				line += fmt.Sprintf("signed %s -> %s (key %s)", o.Subject.Name, o.Subject.Bundle, p.KeyHint)
 			}
 		}
-		pr.add(o, line)
+		pr.Add(o.Err != nil, o.Kept, line)
 	}})
 	for _, o := range outs {
 		switch {
@@ -76,7 +77,7 @@ func runSubjects(ctx context.Context, e *env, p *sign.Pipeline, subjects []sign.
 			rep.artifacts = append(rep.artifacts, o.Subject.Path)
 		}
 	}
-	pr.stop()
+	pr.Stop()
 	fmt.Fprintf(e.stderr, "%d signed, %d kept, %d failed of %d\n", rep.nSigned, rep.nKept, len(rep.failed)+len(rep.refused), len(subjects))
 	return rep
 }

@@ -1,4 +1,7 @@
-package main
+// Package progress shows a long run's advance on stderr: a redrawn bar with counts and
+// rate on a terminal, a plain line every 5 s or every 10% otherwise (CI logs keep every
+// line).
+package progress
 
 import (
 	"fmt"
@@ -7,13 +10,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/cachet-sign/cachet/sign"
 )
 
-// progress shows a run's advance on stderr: a redrawn bar with counts and rate on a
+// Progress shows a run's advance on stderr: a redrawn bar with counts and rate on a
 // terminal, a plain line every 5 s or every 10% otherwise (CI logs keep every line).
-type progress struct {
+type Progress struct {
 	mu                      sync.Mutex
 	w                       io.Writer
 	mode                    string // bar, lines, none
@@ -25,14 +26,16 @@ type progress struct {
 	drawn                   bool
 }
 
-func newProgress(w io.Writer, mode string, total int) *progress {
+// New starts a display of total items in mode auto (bar on a terminal, else lines),
+// bar, lines or none. Stop it when the run ends.
+func New(w io.Writer, mode string, total int) *Progress {
 	if mode == "auto" {
 		mode = "lines"
 		if isTerminal(w) {
 			mode = "bar"
 		}
 	}
-	p := &progress{w: w, mode: mode, total: total, start: time.Now(), lastLine: time.Now(), quit: make(chan struct{})}
+	p := &Progress{w: w, mode: mode, total: total, start: time.Now(), lastLine: time.Now(), quit: make(chan struct{})}
 	if mode != "none" {
 		// A tick keeps the display alive while retries hold every worker.
 		go func() {
@@ -62,15 +65,15 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// add records one finished subject and prints its line.
-func (p *progress) add(o sign.Outcome, line string) {
+// Add records one finished item and prints its line above the bar.
+func (p *Progress) Add(failed, kept bool, line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
 	switch {
-	case o.Err != nil:
+	case failed:
 		p.fail++
-	case o.Kept:
+	case kept:
 		p.kept++
 	}
 	if p.drawn {
@@ -81,7 +84,7 @@ func (p *progress) add(o sign.Outcome, line string) {
 	p.tick(true)
 }
 
-func (p *progress) tick(finished bool) {
+func (p *Progress) tick(finished bool) {
 	if p.total < 2 {
 		return
 	}
@@ -108,7 +111,8 @@ func (p *progress) tick(finished bool) {
 	}
 }
 
-func (p *progress) stop() {
+// Stop ends the display (once; later calls do nothing).
+func (p *Progress) Stop() {
 	p.stopOnce.Do(func() {
 		close(p.quit)
 		p.mu.Lock()
