@@ -26,13 +26,35 @@ const (
 	CycloneDX        = "https://cyclonedx.org/bom"
 )
 
-// shortNames maps cosign's --type names to predicate type URIs, for the types cachet
-// makes or carries.
-var shortNames = map[string]string{
-	"slsaprovenance1": SLSAProvenanceV1,
-	"spdx":            SPDX,
-	"spdxjson":        SPDX,
-	"cyclonedx":       CycloneDX,
+// PredicateTypes maps cosign's --type names to predicate type URIs (cosign's
+// options/predicate.go): the one table attest (what may be made) and verify (what may
+// be asked for) both read.
+var PredicateTypes = map[string]string{
+	"slsaprovenance1":  SLSAProvenanceV1,
+	"slsaprovenance":   "https://slsa.dev/provenance/v0.2",
+	"slsaprovenance02": "https://slsa.dev/provenance/v0.2",
+	"spdx":             SPDX,
+	"spdxjson":         SPDX,
+	"cyclonedx":        CycloneDX,
+	"link":             "https://in-toto.io/Link/v1",
+	"vuln":             "https://cosign.sigstore.dev/attestation/vuln/v1",
+	"openvex":          "https://openvex.dev/ns",
+	"custom":           "https://cosign.sigstore.dev/attestation/v1",
+}
+
+// ErrNotPredicateType: neither a name PredicateTypes knows nor a URI.
+var ErrNotPredicateType = errors.New("neither a known predicate type name nor a URI")
+
+// PredicateTypeURI resolves a cosign short name (slsaprovenance1, spdx, cyclonedx, ...)
+// or returns a URI unchanged.
+func PredicateTypeURI(nameOrURI string) (string, error) {
+	if u, ok := PredicateTypes[strings.ToLower(nameOrURI)]; ok {
+		return u, nil
+	}
+	if !strings.Contains(nameOrURI, "://") {
+		return "", fmt.Errorf("predicate type %q: %w", nameOrURI, ErrNotPredicateType)
+	}
+	return nameOrURI, nil
 }
 
 // known are the predicate types accepted without AllowUnknown.
@@ -45,19 +67,17 @@ var ErrUnknownPredicateType = errors.New("unknown predicate type")
 // URI. Any other URI is refused unless allowUnknown: a typo must not produce an
 // attestation no verifier will ever ask for.
 func PredicateType(nameOrURI string, allowUnknown bool) (string, error) {
-	if uri, ok := shortNames[strings.ToLower(nameOrURI)]; ok {
-		return uri, nil
-	}
-	if known[nameOrURI] {
-		return nameOrURI, nil
-	}
-	if !strings.Contains(nameOrURI, "://") {
+	uri, err := PredicateTypeURI(nameOrURI)
+	if err != nil {
 		return "", fmt.Errorf("%w %q: use slsaprovenance1, spdx, cyclonedx or a URI", ErrUnknownPredicateType, nameOrURI)
+	}
+	if known[uri] {
+		return uri, nil
 	}
 	if !allowUnknown {
 		return "", fmt.Errorf("%w %q: known are %s, %s, %s; allow others explicitly", ErrUnknownPredicateType, nameOrURI, SLSAProvenanceV1, SPDX, CycloneDX)
 	}
-	return nameOrURI, nil
+	return uri, nil
 }
 
 // Subject is one thing a statement is about.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cachet-sign/cachet/attest"
 	intoto "github.com/in-toto/attestation/go/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -21,7 +22,7 @@ const (
 )
 
 // SLSAProvenanceV1 is the SLSA build provenance v1 predicate type.
-const SLSAProvenanceV1 = "https://slsa.dev/provenance/v1"
+const SLSAProvenanceV1 = attest.SLSAProvenanceV1
 
 // AnyPredicateType, as a policy's predicate type, accepts a plain signature or an
 // attestation of any predicate type whose statement names the artifact as a subject:
@@ -30,30 +31,14 @@ const SLSAProvenanceV1 = "https://slsa.dev/provenance/v1"
 // identity signed a statement about this artifact".
 const AnyPredicateType = "any"
 
-// predicateTypes maps cosign's --type names to URIs (cosign's options/predicate.go).
-var predicateTypes = map[string]string{
-	"slsaprovenance1":  SLSAProvenanceV1,
-	"slsaprovenance":   "https://slsa.dev/provenance/v0.2",
-	"slsaprovenance02": "https://slsa.dev/provenance/v0.2",
-	"spdx":             "https://spdx.dev/Document",
-	"spdxjson":         "https://spdx.dev/Document",
-	"cyclonedx":        "https://cyclonedx.org/bom",
-	"link":             "https://in-toto.io/Link/v1",
-	"vuln":             "https://cosign.sigstore.dev/attestation/vuln/v1",
-	"openvex":          "https://openvex.dev/ns",
-	"custom":           "https://cosign.sigstore.dev/attestation/v1",
-}
-
-// PredicateTypeURI resolves a cosign short name (slsaprovenance1, spdx, cyclonedx, ...)
-// or returns a URI unchanged.
+// PredicateTypeURI resolves a cosign short name (slsaprovenance1, spdx, cyclonedx, ...;
+// attest.PredicateTypes) or returns a URI unchanged.
 func PredicateTypeURI(nameOrURI string) (string, error) {
-	if u, ok := predicateTypes[strings.ToLower(nameOrURI)]; ok {
-		return u, nil
+	u, err := attest.PredicateTypeURI(nameOrURI)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
-	if !strings.Contains(nameOrURI, "://") {
-		return "", fmt.Errorf("%w: predicate type %q is neither a known name nor a URI", ErrPolicy, nameOrURI)
-	}
-	return nameOrURI, nil
+	return u, nil
 }
 
 // isDSSE reports whether b is an attestation bundle.
