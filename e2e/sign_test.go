@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -171,17 +170,6 @@ func mintToken(t *testing.T, dir string, claims map[string]any) string {
 	return "@" + p
 }
 
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
-
 // TestRefusalsLeaveNothing: every refusal and failure exits non-zero with a message that
 // names the problem, and leaves no bundle.
 func TestRefusalsLeaveNothing(t *testing.T) {
@@ -214,14 +202,14 @@ func TestRefusalsLeaveNothing(t *testing.T) {
 		{name: "token from unconfigured issuer", flags: []string{"--oidc-issuer", "https://token.actions.githubusercontent.com"},
 			wantCode: 3, wantMsg: "--oidc-issuer"},
 		{name: "rekor unreachable",
-			extra:    func(t *testing.T, ws string) []string { return []string{"--rekor-url", closedPort(t)} },
+			extra:    func(t *testing.T, ws string) []string { return []string{"--rekor-url", refusingURL(t)} },
 			wantCode: 1, wantMsg: "rekor"},
 		{name: "fulcio unreachable",
-			extra:    func(t *testing.T, ws string) []string { return []string{"--fulcio-url", closedPort(t)} },
+			extra:    func(t *testing.T, ws string) []string { return []string{"--fulcio-url", refusingURL(t)} },
 			wantCode: 1, wantMsg: "fulcio"},
 		{name: "tsa unreachable",
 			extra: func(t *testing.T, ws string) []string {
-				return []string{"--timestamp-server-url", closedPort(t) + "/api/v1/timestamp"}
+				return []string{"--timestamp-server-url", refusingURL(t) + "/api/v1/timestamp"}
 			},
 			wantCode: 1, wantMsg: "unreachable"},
 		{name: "missing artifact", flags: []string{"--artifacts", "does-not-exist.bin"}, wantCode: 2, wantMsg: "does-not-exist.bin"},
