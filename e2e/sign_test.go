@@ -20,6 +20,20 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// readNonEmpty returns the file at path, failing the test when it cannot be read
+// or is empty: a comparison of two unreadable files (nil with nil) proves nothing.
+func readNonEmpty(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) == 0 {
+		t.Fatalf("%s is empty", path)
+	}
+	return b
+}
+
 type bundleJSON struct {
 	MediaType            string `json:"mediaType"`
 	VerificationMaterial struct {
