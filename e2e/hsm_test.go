@@ -47,23 +47,6 @@ func unmasked(s string) string {
 	return strings.Join(keep, "\n")
 }
 
-func auditEvents(t *testing.T, path string) []map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var ev map[string]any
-		if err := json.Unmarshal([]byte(l), &ev); err != nil {
-			t.Fatalf("audit line %q: %v", l, err)
-		}
-		evs = append(evs, ev)
-	}
-	return evs
-}
-
 // TestHSMSignThenCosignVerifies is key mode end to end: keys generated inside a real
 // SoftHSM2 token, cachet sign --key pkcs11:... on the local stack (TSA from the stack,
 // the job's identity from the stack's OIDC issuer, the signing policy deciding), then
@@ -274,15 +257,4 @@ func TestHSMSignRefusals(t *testing.T) {
 			}
 		})
 	}
-}
-
-func keyIDFrom(t *testing.T, stderr string) string {
-	t.Helper()
-	for _, l := range strings.Split(stderr, "\n") {
-		if id, ok := strings.CutPrefix(l, "key id: "); ok {
-			return id
-		}
-	}
-	t.Fatalf("no key id in %q", stderr)
-	return ""
 }

@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,28 +38,21 @@ func buildRegistry(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-}
-
 // startRegistry runs a distribution registry on 127.0.0.1 with storage in dir
 // (scripts/registry/run) and returns its host:port; it is stopped when the test ends.
+// The registry serves a socket this test bound (listenerFile), so the port cannot be
+// taken by another process between being chosen and being served.
 func startRegistry(t *testing.T, dir string, readonly bool) string {
 	t.Helper()
 	buildRegistry(t)
-	port := freePort(t)
-	args := []string{port, dir}
+	sock, host := listenerFile(t)
+	args := []string{"fd", dir}
 	if readonly {
 		args = append(args, "readonly")
 	}
 	cmd := exec.Command(filepath.Join("..", "scripts", "registry", "run"), args...)
-	logf, err := os.Create(filepath.Join(dir, "registry-"+port+".log"))
+	cmd.ExtraFiles = []*os.File{sock} // file descriptor 3
+	logf, err := os.CreateTemp(dir, "registry-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,27 +60,49 @@ func startRegistry(t *testing.T, dir string, readonly bool) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Only the registry holds the socket now: when it exits, the port refuses.
+	sock.Close()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		cmd.Wait()
+		<-exited
 		logf.Close()
 	})
-	host := "127.0.0.1:" + port
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return host
-			}
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("registry on %s did not start: %v\n%s", host, err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
+	fail := func(err error) {
+		log, _ := os.ReadFile(logf.Name())
+		t.Fatalf("registry on %s did not start: %v\n%s", host, err, log)
 	}
+	// Connections queue on the socket from the start, so the first request waits for
+	// the registry to serve instead of failing; it is bounded by the registry exiting.
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/v2/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	select {
+	case <-exited:
+		fail(fmt.Errorf("scripts/registry/run exited: %v", waitErr))
+	default:
+	}
+	if err != nil {
+		fail(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fail(fmt.Errorf("GET /v2/: %s", resp.Status))
+	}
+	return host
 }
 
 // pushRandom pushes a random image to ref and returns its digest.

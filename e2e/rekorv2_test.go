@@ -121,7 +121,7 @@ func TestRekorV2SignVerifies(t *testing.T) {
 		writeFile(t, untimed+".sigstore.json", string(sb))
 		v = run(t, ws, os.Environ(), cachetBin, "verify", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
 			"--certificate-identity", wantSAN, "--certificate-oidc-issuer", stack["CACHET_STACK_OIDC_ISSUER"], untimed)
-		if v.code != 1 || !strings.Contains(v.stdout+v.stderr, "timestamp") {
+		if v.code != 1 || !strings.Contains(v.stdout+v.stderr, untimed+": timestamp-invalid") {
 			t.Fatalf("cachet verify of a v2 bundle without a timestamp: exit %d: %s %s", v.code, v.stdout, v.stderr)
 		}
 		if c := cosignVerify(t, ws, untimed+".sigstore.json", wantSAN, stack["CACHET_STACK_OIDC_ISSUER"], untimed); c.code == 0 {

@@ -103,7 +103,7 @@ func TestScaleFaultsEverySubjectAccountedFor(t *testing.T) {
 	first := map[string][]byte{}
 	for _, a := range arts {
 		if !failed[a] {
-			first[a], _ = os.ReadFile(a + ".sigstore.json")
+			first[a] = readNonEmpty(t, a+".sigstore.json")
 		}
 	}
 
@@ -119,7 +119,7 @@ func TestScaleFaultsEverySubjectAccountedFor(t *testing.T) {
 		t.Fatalf("re-run summary: want %q in\n%s", want, r.stderr)
 	}
 	for a, b := range first {
-		now, _ := os.ReadFile(a + ".sigstore.json")
+		now := readNonEmpty(t, a+".sigstore.json")
 		if !bytes.Equal(now, b) || !strings.Contains(r.stderr, "kept "+a+": ") {
 			t.Fatalf("%s: a valid bundle was not kept", a)
 		}
@@ -261,7 +261,7 @@ func TestScaleChecksumsResumeReplacesForeign(t *testing.T) {
 	}
 	b0 := filepath.Join(out, names[0]+".sigstore.json")
 	b1 := filepath.Join(out, names[1]+".sigstore.json")
-	other, _ := os.ReadFile(filepath.Join(out, names[2]+".sigstore.json"))
+	other := readNonEmpty(t, filepath.Join(out, names[2]+".sigstore.json"))
 	writeFile(t, b0, string(other))
 	writeFile(t, b1, "{}")
 	r := run(t, ws, jobEnv(t, ws), cachetBin, args...)

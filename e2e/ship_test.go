@@ -158,7 +158,7 @@ func TestReleaseLocal(t *testing.T) {
 		}
 		raw[len(raw)/2] ^= 0x01
 		writeFile(t, tampered, string(raw))
-		b, _ := os.ReadFile(filepath.Join(dist, "cachet-linux-amd64.sigstore.json"))
+		b := readNonEmpty(t, filepath.Join(dist, "cachet-linux-amd64.sigstore.json"))
 		writeFile(t, tampered+".sigstore.json", string(b))
 		v = run(t, ws, plain, cachetBin, "verify", "--trusted-root", stack["CACHET_STACK_TRUSTED_ROOT"],
 			"--certificate-identity", identity, "--certificate-oidc-issuer", iss, tampered)
@@ -336,7 +336,7 @@ func TestReleaseLocal(t *testing.T) {
 		if v.code != 0 || strings.TrimSpace(v.stdout) != "cachet v1.4.0" {
 			t.Fatalf("installed cachet: %q %s", v.stdout, v.stderr)
 		}
-		good, _ := os.ReadFile(filepath.Join(dist, "cachet-linux-amd64"))
+		good := readNonEmpty(t, filepath.Join(dist, "cachet-linux-amd64"))
 		for _, bad := range []struct {
 			name, asset, from, why string
 		}{

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +18,20 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readNonEmpty returns the file at path, failing the test when it cannot be read
+// or is empty: a comparison of two unreadable files (nil with nil) proves nothing.
+func readNonEmpty(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) == 0 {
+		t.Fatalf("%s is empty", path)
+	}
+	return b
 }
 
 type bundleJSON struct {
@@ -171,27 +184,19 @@ func mintToken(t *testing.T, dir string, claims map[string]any) string {
 	return "@" + p
 }
 
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
-
 // TestRefusalsLeaveNothing: every refusal and failure exits non-zero with a message that
 // names the problem, and leaves no bundle.
 func TestRefusalsLeaveNothing(t *testing.T) {
 	tests := []struct {
-		name     string
-		env      func(t *testing.T, ws string) []string
-		extra    func(t *testing.T, ws string) []string
-		flags    []string
-		wantCode int
-		wantMsg  string
+		name  string
+		env   func(t *testing.T, ws string) []string
+		extra func(t *testing.T, ws string) []string
+		flags []string
+		// unreachable names a flag set to a URL that refuses connections (refusingURL,
+		// with urlSuffix appended); URL in wantMsg stands for that URL.
+		unreachable, urlSuffix string
+		wantCode               int
+		wantMsg                []string
 	}{
 		{name: "no id-token permission",
 			env: func(t *testing.T, ws string) []string {
@@ -202,30 +207,26 @@ func TestRefusalsLeaveNothing(t *testing.T) {
 					}
 				}
 				return e
-			}, wantCode: 3, wantMsg: "permissions: id-token: write"},
+			}, wantCode: 3, wantMsg: []string{"no OIDC token", "add `permissions: id-token: write` to the job"}},
 		{name: "self-hosted runner",
 			extra: func(t *testing.T, ws string) []string {
 				return []string{"--identity-token", mintToken(t, ws, map[string]any{"runner_environment": "self-hosted"})}
-			}, wantCode: 3, wantMsg: "self-hosted"},
+			}, wantCode: 3, wantMsg: []string{`refused: runner_environment is "self-hosted"`, "unless allow-self-hosted is set"}},
 		{name: "repository contradicts expectation", flags: []string{"--expected-repository", "octo-org/other"},
-			wantCode: 3, wantMsg: "expected \"octo-org/other\""},
+			wantCode: 3, wantMsg: []string{`refused: repository is "octo-org/octo-repo", expected "octo-org/other"`}},
 		{name: "ref contradicts expectation", flags: []string{"--expected-ref", "refs/tags/v1.0.0"},
-			wantCode: 3, wantMsg: "refs/tags/v1.0.0"},
+			wantCode: 3, wantMsg: []string{`refused: ref is "refs/heads/main", expected "refs/tags/v1.0.0"`}},
 		{name: "token from unconfigured issuer", flags: []string{"--oidc-issuer", "https://token.actions.githubusercontent.com"},
-			wantCode: 3, wantMsg: "--oidc-issuer"},
-		{name: "rekor unreachable",
-			extra:    func(t *testing.T, ws string) []string { return []string{"--rekor-url", closedPort(t)} },
-			wantCode: 1, wantMsg: "rekor"},
-		{name: "fulcio unreachable",
-			extra:    func(t *testing.T, ws string) []string { return []string{"--fulcio-url", closedPort(t)} },
-			wantCode: 1, wantMsg: "fulcio"},
-		{name: "tsa unreachable",
-			extra: func(t *testing.T, ws string) []string {
-				return []string{"--timestamp-server-url", closedPort(t) + "/api/v1/timestamp"}
-			},
-			wantCode: 1, wantMsg: "unreachable"},
-		{name: "missing artifact", flags: []string{"--artifacts", "does-not-exist.bin"}, wantCode: 2, wantMsg: "does-not-exist.bin"},
-		{name: "glob matches nothing", flags: []string{"--artifacts", "*.nothing"}, wantCode: 2, wantMsg: "matches no file"},
+			wantCode: 3, wantMsg: []string{`configured "https://token.actions.githubusercontent.com"; set --oidc-issuer to the job's issuer`}},
+		// The service, its URL and the cause, not the retry wording (which may change).
+		{name: "rekor unreachable", unreachable: "--rekor-url",
+			wantCode: 1, wantMsg: []string{"rekor at URL: ", `"URL/api/v1/log/entries"`, "connect: connection refused"}},
+		{name: "fulcio unreachable", unreachable: "--fulcio-url",
+			wantCode: 1, wantMsg: []string{"fulcio at URL unreachable", `"URL/api/v2/signingCert"`, "connect: connection refused"}},
+		{name: "tsa unreachable", unreachable: "--timestamp-server-url", urlSuffix: "/api/v1/timestamp",
+			wantCode: 1, wantMsg: []string{"URL: unreachable", "connect: connection refused"}},
+		{name: "missing artifact", flags: []string{"--artifacts", "does-not-exist.bin"}, wantCode: 2, wantMsg: []string{"artifact does-not-exist.bin: no such file or directory"}},
+		{name: "glob matches nothing", flags: []string{"--artifacts", "*.nothing"}, wantCode: 2, wantMsg: []string{`glob "*.nothing" matches no file`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,18 +243,27 @@ func TestRefusalsLeaveNothing(t *testing.T) {
 			if tc.extra != nil {
 				args = append(args, tc.extra(t, ws)...)
 			}
+			url := ""
+			if tc.unreachable != "" {
+				url = refusingURL(t) + tc.urlSuffix
+				args = append(args, tc.unreachable, url)
+			}
 			args = append(args, art)
 			start := time.Now()
 			r := run(t, ws, env, cachetBin, args...)
 			if r.code != tc.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.wantCode, r.stdout, r.stderr)
 			}
-			if !strings.Contains(r.stdout+r.stderr, tc.wantMsg) {
-				t.Fatalf("message lacks %q:\nstdout: %s\nstderr: %s", tc.wantMsg, r.stdout, r.stderr)
+			for _, m := range tc.wantMsg {
+				if m = strings.ReplaceAll(m, "URL", url); !strings.Contains(r.stdout+r.stderr, m) {
+					t.Fatalf("message lacks %q:\nstdout: %s\nstderr: %s", m, r.stdout, r.stderr)
+				}
 			}
 			if !strings.Contains(r.stdout, "::error::") {
 				t.Fatalf("no ::error:: annotation: %s", r.stdout)
 			}
+			// Wall time is the property here: retries must end in bounded time (the
+			// unreachable cases take 1-3 s), not a synchronisation.
 			if time.Since(start) > 60*time.Second {
 				t.Fatalf("took %s: retries are not bounded", time.Since(start))
 			}

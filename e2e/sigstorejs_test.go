@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,21 +98,37 @@ func TestSigstoreJSVerifies(t *testing.T) {
 				t.Fatalf("want one %s entry: %+v", tc.kind, e)
 			}
 			r := sigstoreJS(t, dir, bundle, art, keylessWho()...)
-			if r.code != 0 || !strings.Contains(r.stdout, "verified") || !strings.Contains(r.stdout, "signer "+wantSAN) {
+			if r.code != 0 || !strings.Contains(r.stdout, "sigstore-js: verified "+art+" (") || !strings.Contains(r.stdout, "signer "+wantSAN+")") {
 				t.Fatalf("sigstore-js refused cachet's bundle: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			// A changed artifact fails the signature of a message bundle; for a DSSE
+			// attestation it is not a subject of the (validly signed) statement.
+			changed := "sigstore-js: refused: SIGNATURE_ERROR: signature verification failed"
+			if tc.cmd == "attest" {
+				changed = "sigstore-js: refused: the artifact (sha256:" + sha256Hex(t, other) + ") is not a subject of the statement"
 			}
 			for _, bad := range []struct {
 				name, artifact string
 				who            []string
+				why            string
 			}{
-				{"changed artifact", other, keylessWho()},
-				{"another identity", art, []string{"--certificate-identity", strings.Replace(wantSAN, "release.yml", "ci.yml", 1), "--certificate-oidc-issuer", iss}},
-				{"another issuer", art, []string{"--certificate-identity", wantSAN, "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com"}},
+				{"changed artifact", other, keylessWho(), changed},
+				{"another identity", art, []string{"--certificate-identity", strings.Replace(wantSAN, "release.yml", "ci.yml", 1), "--certificate-oidc-issuer", iss},
+					"sigstore-js: refused: UNTRUSTED_SIGNER_ERROR: certificate identity error"},
+				{"another issuer", art, []string{"--certificate-identity", wantSAN, "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com"},
+					"sigstore-js: refused: UNTRUSTED_SIGNER_ERROR: invalid certificate extension - expected issuer=https://token.actions.githubusercontent.com, got issuer=" + iss},
 			} {
-				if r := sigstoreJS(t, dir, bundle, bad.artifact, bad.who...); r.code != 1 || !strings.Contains(r.stderr, "refused") {
-					t.Errorf("%s: sigstore-js exit %d, want a refusal\n%s%s", bad.name, r.code, r.stdout, r.stderr)
+				if r := sigstoreJS(t, dir, bundle, bad.artifact, bad.who...); r.code != 1 || !strings.Contains(r.stderr, bad.why) {
+					t.Errorf("%s: sigstore-js exit %d, want a refusal saying %q\n%s%s", bad.name, r.code, bad.why, r.stdout, r.stderr)
 				}
 			}
 		})
 	}
+}
+
+// sha256Hex is the hex SHA-256 of the file at path.
+func sha256Hex(t *testing.T, path string) string {
+	t.Helper()
+	sum := sha256.Sum256(readNonEmpty(t, path))
+	return hex.EncodeToString(sum[:])
 }

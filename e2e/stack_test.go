@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	if noCgo != "" {
+		fmt.Fprintln(os.Stderr, noCgo)
+		return 1
+	}
 	repo, err := filepath.Abs("..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -140,20 +140,44 @@ func TestTSAReplicas(t *testing.T) {
 					tokens = append(tokens, token{d, body, ts.SerialNumber})
 				}
 				mu.Unlock()
+				// Pacing, not synchronisation: 64 clients at ~25 requests/s each is the
+				// load profile, and leaves the 2 shared cores to the replicas.
 				time.Sleep(40 * time.Millisecond)
 			}
 		}()
 	}
 
-	step := func(d time.Duration) { time.Sleep(d) }
-	step(400 * time.Millisecond)
+	// step waits until n more tokens were issued: each phase runs under real load,
+	// however slow the machine, instead of for a fixed time. The steps add up to the
+	// 500 tokens the test requires at the end.
+	step := func(n int) {
+		t.Helper()
+		mu.Lock()
+		want := len(tokens) + n
+		mu.Unlock()
+		for deadline := time.Now().Add(60 * time.Second); ; {
+			mu.Lock()
+			got, failed := len(tokens), len(failures)
+			mu.Unlock()
+			if got >= want {
+				return
+			}
+			if time.Now().After(deadline) {
+				stop.Store(true)
+				wg.Wait()
+				t.Fatalf("%d of %d tokens after 60 s (%d requests failed)", got, want, failed)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	step(150)
 	// Replica 0: killed, no warning; back on a new port, the balancer follows.
 	reps[0].cmd.Process.Signal(syscall.SIGKILL)
 	<-reps[0].done
-	step(200 * time.Millisecond)
+	step(75) // served by the two others while replica 0 is down
 	reps[0] = startReplica(t, 0, dir)
 	lb.Move(0, reps[0].url)
-	step(300 * time.Millisecond)
+	step(125)
 	// Replica 1: SIGTERM, the way Kubernetes stops a pod.
 	termAt := time.Now()
 	reps[1].cmd.Process.Signal(syscall.SIGTERM)
@@ -173,7 +197,7 @@ func TestTSAReplicas(t *testing.T) {
 	lostOnTerm := lb.Stats()[1].Lost
 	reps[1] = startReplica(t, 1, dir)
 	lb.Move(1, reps[1].url)
-	step(500 * time.Millisecond)
+	step(150)
 	stop.Store(true)
 	wg.Wait()
 

@@ -195,6 +195,8 @@ func TestTUFRefusals(t *testing.T) {
 			if r := run(t, home, bareEnv(home), cachetBin, "trust", "refresh", "--tuf-url", repo.url, "--tuf-root", repo.anchor); r.code != 0 {
 				t.Fatalf("refresh: %s", r.stderr)
 			}
+			// The wait is the thing tested: B must really have expired for the cachet
+			// process, whose TUF client checks the wall clock.
 			time.Sleep(3500 * time.Millisecond)
 			if err := repo.RollBack(); err != nil {
 				t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,10 +28,16 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// countingSigner records how many signatures are in flight at once.
+// countingSigner records how many signatures are in flight at once. With gate set
+// (gateAt > 0), every signature waits until gateAt of them are in flight together, then
+// all proceed: concurrency is shown by the signatures meeting, not by a sleep that
+// makes overlap likely.
 type countingSigner struct {
 	crypto.Signer
 	now, peak atomic.Int32
+	gateAt    int32
+	gate      chan struct{} // closed when gateAt signatures were in flight at once
+	gateOnce  sync.Once
 }
 
 func (c *countingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
@@ -42,7 +49,17 @@ func (c *countingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byt
 			break
 		}
 	}
-	time.Sleep(5 * time.Millisecond)
+	if c.gateAt > 0 {
+		if n >= c.gateAt {
+			c.gateOnce.Do(func() { close(c.gate) })
+		}
+		// Bounds a hang only: fewer than gateAt signers ever running fails the test.
+		select {
+		case <-c.gate:
+		case <-time.After(time.Minute):
+			return nil, fmt.Errorf("only %d signatures ever ran at once, want %d", c.peak.Load(), c.gateAt)
+		}
+	}
 	return c.Signer.Sign(r, d, o)
 }
 
@@ -71,9 +88,24 @@ func verifyWith(pub *ecdsa.PublicKey) func(*sgbundle.Bundle, []byte) error {
 	}
 }
 
+// readNonEmpty returns the file at path, failing the test when it cannot be read or is
+// empty: comparing two unreadable files (nil with nil) would prove nothing.
+func readNonEmpty(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) == 0 {
+		t.Fatalf("%s is empty", path)
+	}
+	return b
+}
+
 func TestSignAllParallelAndPartialFailure(t *testing.T) {
 	dir := t.TempDir()
 	p, cs := keyPipeline(t)
+	cs.gateAt, cs.gate = 6, make(chan struct{})
 	var subjects []Subject
 	for i := range 40 {
 		path := filepath.Join(dir, fmt.Sprintf("a%02d.bin", i))
@@ -89,8 +121,10 @@ func TestSignAllParallelAndPartialFailure(t *testing.T) {
 	if len(out) != len(subjects) || calls != len(subjects) {
 		t.Fatalf("%d outcomes, %d callbacks, want %d", len(out), calls, len(subjects))
 	}
-	if peak := cs.peak.Load(); peak > 6 || peak < 2 {
-		t.Fatalf("peak concurrency %d, want 2..6", peak)
+	// The first six signatures wait for each other: exactly Parallel at once, and a
+	// seventh running beside them (the bound broken) would raise the peak above 6.
+	if peak := cs.peak.Load(); peak != 6 {
+		t.Fatalf("peak concurrency %d, want 6 (Parallel)", peak)
 	}
 	for i, o := range out {
 		if o.Subject.Path != subjects[i].Path {
@@ -123,13 +157,13 @@ func TestSignAllResume(t *testing.T) {
 			t.Fatalf("first run: %+v", o)
 		}
 	}
-	before, _ := os.ReadFile(subjects[0].Bundle)
+	before := readNonEmpty(t, subjects[0].Bundle)
 
 	// r1: garbage; r2: a bundle of another artifact; r3: signed by another key.
 	if err := os.WriteFile(subjects[1].Bundle, []byte("{not a bundle"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	other, _ := os.ReadFile(subjects[4].Bundle)
+	other := readNonEmpty(t, subjects[4].Bundle)
 	if err := os.WriteFile(subjects[2].Bundle, other, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +188,7 @@ func TestSignAllResume(t *testing.T) {
 			t.Fatalf("%s: after the re-run the bundle does not verify: %v", o.Subject.Name, err)
 		}
 	}
-	after, _ := os.ReadFile(subjects[0].Bundle)
+	after := readNonEmpty(t, subjects[0].Bundle)
 	if !bytes.Equal(before, after) {
 		t.Fatal("a valid bundle was rewritten")
 	}

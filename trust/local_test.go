@@ -83,7 +83,9 @@ func verifiedThenDown(t *testing.T) (string, RefreshOptions) {
 		t.Fatal(err)
 	}
 	srv.Close()
-	time.Sleep(1100 * time.Millisecond) // the cached timestamp expires
+	// The wait is the thing tested: the cached timestamp must really expire, and go-tuf
+	// (through sigstore-go's tuf.Client, which takes no clock) checks the wall clock.
+	time.Sleep(1100 * time.Millisecond)
 	return o.CacheDir, o
 }
 

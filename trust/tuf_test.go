@@ -252,6 +252,8 @@ func TestLoadRefreshesExpiredCache(t *testing.T) {
 	if again, err := Load(opts); err != nil || again.Refreshed {
 		t.Fatalf("load within the timestamp's validity: %v, refreshed %v", err, again != nil && again.Refreshed)
 	}
+	// The wait is the thing tested: go-tuf (through sigstore-go's tuf.Client, which
+	// takes no clock) checks expiry against the wall clock.
 	time.Sleep(time.Until(first.Expires) + 100*time.Millisecond)
 	// The repository still serves the expired timestamp: refused, not used.
 	if _, err := Load(opts); !errors.Is(err, ErrTUFRefused) || !strings.Contains(err.Error(), "expired") {

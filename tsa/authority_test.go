@@ -290,7 +290,7 @@ func TestRefuseToStart(t *testing.T) {
 		defer ser.Close()
 		_, err := NewAuthority(Config{Signer: dev.Key, Chain: dev.Chain(), Serials: ser,
 			Now: func() time.Time { return time.Now().AddDate(6, 0, 0) }})
-		if !errors.Is(err, ErrBadChain) || !strings.Contains(err.Error(), "expired") {
+		if !errors.Is(err, ErrBadChain) || !strings.Contains(err.Error(), "certificate has expired or is not yet valid") {
 			t.Fatalf("err = %v", err)
 		}
 	})

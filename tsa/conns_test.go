@@ -43,15 +43,18 @@ func TestConnsCloseUnused(t *testing.T) {
 		got <- string(b)
 	}()
 	<-inHandler
-	// The spare connection is accepted (state new) before it can be swept.
-	for {
+	// The spare connection is accepted (state new) before it can be swept: poll for
+	// that, bounded so a lost connection fails instead of hanging.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		conns.mu.Lock()
 		n := len(conns.conns)
 		conns.mu.Unlock()
 		if n == 2 {
 			break
 		}
-		time.Sleep(time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections tracked after 10 s, want 2", n)
+		}
 	}
 	if n := conns.CloseUnused(); n != 1 {
 		t.Fatalf("CloseUnused closed %d connections, want 1 (the spare)", n)

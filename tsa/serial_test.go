@@ -97,7 +97,7 @@ func TestSerialsReplicas(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(dir, "serial-r9"), []byte("garbage"), 0o600)
-	if _, err := OpenSerials(SerialOptions{Dir: dir, ReplicaID: 9}); err == nil || !strings.Contains(err.Error(), "corrupt") {
+	if _, err := OpenSerials(SerialOptions{Dir: dir, ReplicaID: 9}); err == nil || !strings.Contains(err.Error(), "serial state "+filepath.Join(dir, "serial-r9")+" is corrupt") {
 		t.Errorf("corrupt state: err = %v", err)
 	}
 }
@@ -242,7 +242,7 @@ func TestSerialsLostMarkRefused(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "serial-r0")); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := OpenSerials(SerialOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "missing") {
+	if s, err := OpenSerials(SerialOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "the serial high-water mark "+filepath.Join(dir, "serial-r0")+" is missing") {
 		if s != nil {
 			s.Close()
 		}

@@ -86,17 +86,35 @@ func TestReaderStopsOnCancel(t *testing.T) {
 	}
 	defer f.Close()
 	stop := errors.New("stop")
-	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
-	start := time.Now()
-	_, err = io.Copy(io.Discard, Reader(ctx, f))
+	// The underlying reader cancels on its third read: the next Read must return the
+	// cause without reading again, so exactly three reads happen, however fast the
+	// machine. (A Reader that ignored ctx would copy /dev/zero forever.)
+	src := &cancelAfter{r: f, n: 3, cancel: func() { cancel(stop) }}
+	_, err = io.Copy(io.Discard, Reader(ctx, src))
 	if !errors.Is(err, stop) {
 		t.Fatalf("copy of /dev/zero ended with %v, want the context's cause", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("copy took %s after cancel", d)
+	if src.reads != 3 {
+		t.Fatalf("%d reads of the source, want 3: Reader read on after the cancel", src.reads)
 	}
 	var buf bytes.Buffer
 	if _, err := io.Copy(&buf, Reader(t.Context(), strings.NewReader("abc"))); err != nil || buf.String() != "abc" {
 		t.Fatalf("copy = %q, %v", buf.String(), err)
 	}
+}
+
+// cancelAfter reads from r and calls cancel during its n-th read.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	reads  int
+	cancel func()
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	c.reads++
+	if c.reads == c.n {
+		c.cancel()
+	}
+	return c.r.Read(p)
 }
