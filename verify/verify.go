@@ -94,6 +94,12 @@ type Verifier struct {
 	tm     root.TrustedMaterial
 	sg     *sgverify.Verifier
 	pb     sgverify.PolicyOption
+	// cache, when the trusted material is a parsed root, serves the chain and SCT
+	// checks of a certificate already verified (cache.go); cached is sigstore-go's
+	// configuration for it, without the SCT check the cache's CA makes itself.
+	cache      *trustCache
+	cachedOpts []sgverify.VerifierOption
+	requireSCT bool
 	// Concurrency bounds parallel verifications; GOMAXPROCS when zero.
 	Concurrency int
 }
@@ -126,9 +132,11 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	// A signing time is needed to check the short-lived certificate: from the log's
 	// integrated time or a TSA, whichever the bundle has.
 	opts = append(opts, sgverify.WithObserverTimestamps(1))
+	cachedOpts := append([]sgverify.VerifierOption{}, opts...)
 	// Every Fulcio certificate needs an SCT from a CT log the trusted root lists, even
 	// when the root lists none (then nothing verifies: ExplainSCT says why).
-	if p.Key == nil && !p.InsecureIgnoreSCT {
+	requireSCT := p.Key == nil && !p.InsecureIgnoreSCT
+	if requireSCT {
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	var pb sgverify.PolicyOption
@@ -153,7 +161,39 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
-	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb}, nil
+	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb,
+		cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
+}
+
+// sgVerify is sigstore-go's Verify of b, through the trust cache when b is a keyless
+// bundle whose leaf alone is checked against the root's CAs (no intermediates of its
+// own, which sigstore-go adds to a FulcioCertificateAuthority only).
+func (v *Verifier) sgVerify(b *sgbundle.Bundle, pb sgverify.PolicyBuilder) (*sgverify.VerificationResult, error) {
+	if v.cache == nil {
+		return v.sg.Verify(b, pb)
+	}
+	vc, err := b.VerificationContent()
+	if err != nil || vc.Certificate() == nil || len(vc.Intermediates()) > 0 {
+		return v.sg.Verify(b, pb)
+	}
+	st := &bundleState{requireSCT: v.requireSCT}
+	sg, err := sgverify.NewVerifier(&bundleTrust{TrustedRoot: v.cache.tm, c: v.cache, st: st}, v.cachedOpts...)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sg.Verify(b, pb)
+	// sigstore-go checks the SCT right after the chain at every observed time and
+	// before the signature and the identity: a chain failure is reported as such, an
+	// SCT failure before whatever came after it.
+	if st.requireSCT && !st.chainFailed {
+		switch {
+		case st.sctErr != nil:
+			return nil, fmt.Errorf("failed to verify signed certificate timestamp: %w", st.sctErr)
+		case st.chainCalls == 0 && err == nil:
+			return nil, errors.New("failed to verify signed certificate timestamp: no chains provided")
+		}
+	}
+	return res, err
 }
 
 // LoadBundle reads and validates a bundle file (bundle.Read: a regular file, at most
@@ -215,7 +255,7 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 
 // verifyLoaded checks a parsed bundle against an artifact digest.
 func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) error {
-	res, err := v.sg.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
+	res, err := v.sgVerify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
 	if err != nil {
 		if isDSSE(b) && strings.Contains(err.Error(), "in statement") {
 			return &Error{ReasonSubject, fmt.Errorf("%s is not a subject of the attested statement: %w", r.Digest, err)}
