@@ -26,12 +26,14 @@ import (
 // intermediates, a trusted material whose content may change) takes sigstore-go's own
 // path.
 type trustCache struct {
-	tm  *root.TrustedRoot // the root every entry was verified against
-	cas []root.CertificateAuthority
+	tm   *root.TrustedRoot // the root every entry was verified against
+	cas  []root.CertificateAuthority
+	tsas []root.TimestampingAuthority // the root's, each Sigstore TSA as a cachedTSA
 
-	mu     sync.Mutex
-	chains map[string][][]*x509.Certificate // CA index + leaf DER -> chains verified at some time
-	scts   map[string]struct{}              // leaf DER + issuer DERs -> SCT verified
+	mu        sync.Mutex
+	chains    map[string][][]*x509.Certificate // CA index + leaf DER -> chains verified at some time
+	scts      map[string]struct{}              // leaf DER + issuer DERs -> SCT verified
+	tsaChains map[string][][]*x509.Certificate // TSA index + signer and token certificate DERs -> chains
 }
 
 // maxCacheEntries bounds each map: a run over artifacts signed with many certificates
@@ -45,8 +47,15 @@ func newTrustCache(tm root.TrustedMaterial) *trustCache {
 	if !ok {
 		return nil
 	}
-	return &trustCache{tm: tr, cas: tr.FulcioCertificateAuthorities(),
-		chains: map[string][][]*x509.Certificate{}, scts: map[string]struct{}{}}
+	c := &trustCache{tm: tr, cas: tr.FulcioCertificateAuthorities(),
+		chains: map[string][][]*x509.Certificate{}, scts: map[string]struct{}{}, tsaChains: map[string][][]*x509.Certificate{}}
+	for i, a := range tr.TimestampingAuthorities() {
+		if sa, ok := a.(*root.SigstoreTimestampingAuthority); ok {
+			a = &cachedTSA{tsa: sa, c: c, idx: i}
+		}
+		c.tsas = append(c.tsas, a)
+	}
+	return c
 }
 
 // bundleTrust is the trusted material one bundle's verification sees: the cached root,
@@ -71,6 +80,8 @@ type bundleState struct {
 func (t *bundleTrust) FulcioCertificateAuthorities() []root.CertificateAuthority {
 	return []root.CertificateAuthority{(*bundleCA)(t)}
 }
+
+func (t *bundleTrust) TimestampingAuthorities() []root.TimestampingAuthority { return t.c.tsas }
 
 // bundleCA is every Fulcio CA of the root as one, tried in order as sigstore-go's
 // verifyLeafCertificate does (pkg/verify/certificate.go: the first that verifies wins).

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -159,10 +160,24 @@ func (p *testPKI) issueFor(t *testing.T, key *ecdsa.PrivateKey, notBefore time.T
 	return c
 }
 
+// stampFault is what is wrong with a bundle's timestamp.
+type stampFault int
+
+const (
+	stampGood       stampFault = iota
+	stampOtherSig              // the imprint is of another signature
+	stampTamperTime            // one byte of the token changed after signing
+)
+
 // bundleFile writes a keyless bundle for artifact: leaf's key signs the artifact's
 // digest (another artifact's when badSig), the test TSA stamps the signature at
 // stampedAt, and no log entry (the policy skips the log).
 func (p *testPKI) bundleFile(t *testing.T, key *ecdsa.PrivateKey, leaf *x509.Certificate, artifact []byte, badSig bool, stampedAt time.Time) string {
+	t.Helper()
+	return p.bundleFileStamp(t, key, leaf, artifact, badSig, stampedAt, stampGood)
+}
+
+func (p *testPKI) bundleFileStamp(t *testing.T, key *ecdsa.PrivateKey, leaf *x509.Certificate, artifact []byte, badSig bool, stampedAt time.Time, fault stampFault) string {
 	t.Helper()
 	digest := sha256.Sum256(artifact)
 	signed := digest
@@ -174,11 +189,22 @@ func (p *testPKI) bundleFile(t *testing.T, key *ecdsa.PrivateKey, leaf *x509.Cer
 		t.Fatal(err)
 	}
 	imprint := sha256.Sum256(sig)
+	if fault == stampOtherSig {
+		imprint = sha256.Sum256(append(sig, 0))
+	}
 	ts := timestamp.Timestamp{HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: stampedAt,
 		Policy: asn1.ObjectIdentifier{1, 2, 3}, Certificates: []*x509.Certificate{p.tsaRoot}, AddTSACertificate: true}
 	resp, err := ts.CreateResponseWithOpts(p.tsa, p.tsaKey, crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fault == stampTamperTime {
+		// The genTime's year, inside the signed TSTInfo.
+		at := bytes.Index(resp, []byte(stampedAt.UTC().Format("20060102150405")))
+		if at < 0 {
+			t.Fatal("no genTime in the token")
+		}
+		resp[at+3]++
 	}
 	b, err := bundle.New(bundle.MessageSignature{Certificate: leaf.Raw, Digest: digest[:], Signature: sig, Timestamps: [][]byte{resp}})
 	if err != nil {
@@ -209,6 +235,9 @@ func TestCachedPathRefusesPerBundleFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol := &Policy{Identity: testSAN, Issuer: testIssuer, SkipTlog: true, MinTimestamps: 1}
+	// refused: refused for some reason (classify reads the CMS "message digest
+	// mismatch" of a changed token as artifact-mismatch).
+	const refused Reason = "refused"
 	cases := []struct {
 		name   string
 		bundle string
@@ -220,6 +249,9 @@ func TestCachedPathRefusesPerBundleFaults(t *testing.T) {
 		{"same certificate, timestamp after its validity", p.bundleFile(t, key, leaf, content, false, start.Add(11*time.Minute)), ReasonCertificate},
 		{"same certificate, timestamp before its validity", p.bundleFile(t, key, leaf, content, false, start.Add(-time.Second)), ReasonCertificate},
 		{"another certificate, bad SCT", p.bundleFile(t, badKey, badSCT, content, false, p.now), ReasonSCT},
+		{"same TSA, timestamp of another signature", p.bundleFileStamp(t, key, leaf, content, false, p.now, stampOtherSig), ReasonTimestamp},
+		{"same TSA, token changed after signing", p.bundleFileStamp(t, key, leaf, content, false, p.now, stampTamperTime), refused},
+		{"same TSA, after its certificate's validity", p.bundleFile(t, key, leaf, content, false, p.now.Add(25*time.Hour)), ReasonTimestamp},
 		{"good after the refusals", p.bundleFile(t, key, leaf, content, false, p.now), ReasonOK},
 	}
 	cached, err := New(p.root, pol)
@@ -231,16 +263,16 @@ func TestCachedPathRefusesPerBundleFaults(t *testing.T) {
 		uncached.cache = nil
 		s := Subject{Path: art, Bundle: tc.bundle}
 		got, want := cached.Verify(t.Context(), s), uncached.Verify(t.Context(), s)
-		if got.Verified != (tc.want == ReasonOK) || got.Reason != tc.want {
+		if got.Verified != (tc.want == ReasonOK) || (got.Reason != tc.want && tc.want != refused) {
 			t.Errorf("%s: verified %v, reason %q, want %q: %s", tc.name, got.Verified, got.Reason, tc.want, got.Error)
 		}
 		if got.Verified != want.Verified || got.Reason != want.Reason || got.Error != want.Error {
 			t.Errorf("%s: cached and uncached differ:\ncached:   %+v\nuncached: %+v", tc.name, got, want)
 		}
 	}
-	if len(cached.cache.chains) != 2 || len(cached.cache.scts) != 1 {
-		t.Fatalf("cache holds %d chains and %d SCTs, want 2 (both certificates chain) and 1 (one good SCT)",
-			len(cached.cache.chains), len(cached.cache.scts))
+	if len(cached.cache.chains) != 2 || len(cached.cache.scts) != 1 || len(cached.cache.tsaChains) != 1 {
+		t.Fatalf("cache holds %d chains, %d SCTs and %d TSA chains, want 2 (both certificates chain), 1 (one good SCT) and 1",
+			len(cached.cache.chains), len(cached.cache.scts), len(cached.cache.tsaChains))
 	}
 }
 
