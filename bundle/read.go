@@ -8,6 +8,8 @@ import (
 	"github.com/cachet-sign/cachet/internal/regfile"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
+	"golang.org/x/mod/semver"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -46,6 +48,88 @@ func Parse(data []byte) (*sgbundle.Bundle, error) {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, describeValidationError(err))
 	}
 	return b, nil
+}
+
+// Parsed is a bundle with its transparency-log entries parsed by its validation.
+type Parsed struct {
+	*sgbundle.Bundle
+	// Entries is what Bundle.TlogEntries returns, when HaveEntries; a verification
+	// can use them instead of parsing each entry again (sigstore-go's parse checks the
+	// Rekor v1 body's signature, so a second parse costs a second ECDSA verification).
+	Entries     []*tlog.Entry
+	HaveEntries bool
+}
+
+// ReadWithEntries is Read returning the parsed transparency-log entries too.
+func ReadWithEntries(path string) (*Parsed, error) {
+	data, err := regfile.ReadFile(path, MaxSize)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParseWithEntries(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// ParseWithEntries is Parse returning the parsed transparency-log entries too: it accepts
+// and refuses exactly what Parse does, with the same errors.
+func ParseWithEntries(data []byte) (*Parsed, error) {
+	pb := new(protobundle.Bundle)
+	if err := protojson.Unmarshal(data, pb); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, inputerr.Describe(err))
+	}
+	if p, ok := validateOnce(pb); ok {
+		return p, nil
+	}
+	// Refused, or a shape validateOnce does not take: sigstore-go's own validation
+	// decides, and gives the error Parse gives.
+	b, err := sgbundle.NewBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, describeValidationError(err))
+	}
+	return &Parsed{Bundle: b}, nil
+}
+
+// validateOnce is sigstore-go's NewBundle validation (pkg/bundle/bundle.go, validate)
+// keeping the log entries it parses: NewBundle validates a copy without the entries
+// (media type and version, content, verification material, no certificate chain in
+// v0.3, nothing from v0.4), then the entries are parsed on the bundle itself, as
+// validate does, and held to validate's one rule about them: an inclusion promise in a
+// v0.1 bundle, an inclusion proof from v0.2. ok is false when any step refuses; the
+// caller then runs NewBundle for the exact error.
+func validateOnce(pb *protobundle.Bundle) (*Parsed, bool) {
+	vm := pb.GetVerificationMaterial()
+	if vm == nil {
+		return nil, false
+	}
+	stripped := &protobundle.Bundle{MediaType: pb.MediaType, Content: pb.Content,
+		VerificationMaterial: &protobundle.VerificationMaterial{Content: vm.Content, TimestampVerificationData: vm.TimestampVerificationData}}
+	if _, err := sgbundle.NewBundle(stripped); err != nil {
+		return nil, false
+	}
+	// The bundle NewBundle(pb) would return: its unexported fields start false and
+	// TlogEntries sets the two it has from the entries.
+	b := &sgbundle.Bundle{Bundle: pb}
+	entries, err := b.TlogEntries()
+	if err != nil {
+		return nil, false
+	}
+	version, err := b.Version()
+	if err != nil {
+		return nil, false
+	}
+	if len(entries) > 0 {
+		if semver.Compare(version, "v0.1") == 0 {
+			if !b.HasInclusionPromise() {
+				return nil, false
+			}
+		} else if !b.HasInclusionProof() {
+			return nil, false
+		}
+	}
+	return &Parsed{Bundle: b, Entries: entries, HaveEntries: true}, true
 }
 
 // describeValidationError keeps only sigstore-go's fixed sentinel texts: its wrapped

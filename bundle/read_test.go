@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -76,5 +77,104 @@ func TestReadRefusesWhatIsNotABundleFile(t *testing.T) {
 	}
 	if _, err := Read(big); !errors.Is(err, regfile.ErrTooLarge) {
 		t.Fatalf("Read(big) = %v, want ErrTooLarge", err)
+	}
+}
+
+// TestParseWithEntriesAgreesWithParse: ParseWithEntries accepts and refuses what Parse
+// does, with the same error, and its entries are what the bundle's TlogEntries returns,
+// over every stored bundle (the verify vectors, the conformance suite's passing and
+// failing cases, v0.1 to v0.3) and variants without inclusion proof or promise, with
+// an unparseable entry, with too many entries, and with a v0.4 media type.
+func TestParseWithEntriesAgreesWithParse(t *testing.T) {
+	var inputs = map[string][]byte{}
+	for _, glob := range []string{"../testdata/verify/*.sigstore.json", "../testdata/conformance/bundle-verify/*/bundle.sigstore.json"} {
+		paths, _ := filepath.Glob(glob)
+		for _, p := range paths {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs[p] = data
+		}
+	}
+	if len(inputs) < 70 {
+		t.Fatalf("found %d stored bundles", len(inputs))
+	}
+	base := inputs["../testdata/verify/artifact.txt.cachet.sigstore.json"]
+	variant := func(edit func(b, vm, entry map[string]any)) []byte {
+		var b map[string]any
+		if err := json.Unmarshal(base, &b); err != nil {
+			t.Fatal(err)
+		}
+		vm := b["verificationMaterial"].(map[string]any)
+		edit(b, vm, vm["tlogEntries"].([]any)[0].(map[string]any))
+		out, _ := json.Marshal(b)
+		return out
+	}
+	const v01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+	for name, edit := range map[string]func(b, vm, entry map[string]any){
+		"no inclusion proof":   func(_, _, e map[string]any) { delete(e, "inclusionProof") },
+		"no proof nor promise": func(_, _, e map[string]any) { delete(e, "inclusionProof"); delete(e, "inclusionPromise") },
+		"v0.1 with promise":    func(b, _, _ map[string]any) { b["mediaType"] = v01 },
+		"v0.1 without promise": func(b, _, e map[string]any) { b["mediaType"] = v01; delete(e, "inclusionPromise") },
+		"v0.1 without proof":   func(b, _, e map[string]any) { b["mediaType"] = v01; delete(e, "inclusionProof") },
+		"v0.4":                 func(b, _, _ map[string]any) { b["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.4+json" },
+		"v0.4, no proof": func(b, _, e map[string]any) {
+			b["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.4+json"
+			delete(e, "inclusionProof")
+		},
+		"negative log index": func(_, _, e map[string]any) { e["logIndex"] = "-1" },
+		"body not an entry":  func(_, _, e map[string]any) { e["canonicalizedBody"] = "e30=" },
+		"no checkpoint":      func(_, _, e map[string]any) { delete(e["inclusionProof"].(map[string]any), "checkpoint") },
+		"no entries":         func(_, vm, _ map[string]any) { delete(vm, "tlogEntries") },
+		"no material":        func(b, _, _ map[string]any) { delete(b, "verificationMaterial") },
+		"no content":         func(b, _, _ map[string]any) { delete(b, "messageSignature") },
+		"key hint": func(_, vm, _ map[string]any) {
+			delete(vm, "certificate")
+			vm["publicKey"] = map[string]any{"hint": "k"}
+		},
+		"many entries": func(_, vm, e map[string]any) {
+			var many []any
+			for range 64 {
+				many = append(many, e)
+			}
+			vm["tlogEntries"] = many
+		},
+	} {
+		inputs[name] = variant(edit)
+	}
+
+	accepted := 0
+	for name, data := range inputs {
+		b, err := Parse(data)
+		p, perr := ParseWithEntries(data)
+		if (err == nil) != (perr == nil) || (err != nil && err.Error() != perr.Error()) {
+			t.Errorf("%s: Parse: %v, ParseWithEntries: %v", name, err, perr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		accepted++
+		if !p.HaveEntries {
+			t.Errorf("%s: entries not kept", name)
+		}
+		want, err := b.TlogEntries()
+		if err != nil || len(want) != len(p.Entries) {
+			t.Errorf("%s: %d entries, TlogEntries has %d (%v)", name, len(p.Entries), len(want), err)
+			continue
+		}
+		for i := range want {
+			if want[i].LogIndex() != p.Entries[i].LogIndex() || want[i].LogKeyID() != p.Entries[i].LogKeyID() ||
+				!want[i].IntegratedTime().Equal(p.Entries[i].IntegratedTime()) || want[i].IsRekorV2() != p.Entries[i].IsRekorV2() {
+				t.Errorf("%s: entry %d differs", name, i)
+			}
+		}
+		if b.HasInclusionPromise() != p.HasInclusionPromise() || b.HasInclusionProof() != p.HasInclusionProof() {
+			t.Errorf("%s: inclusion flags differ", name)
+		}
+	}
+	if accepted < 20 {
+		t.Fatalf("only %d inputs parsed: the comparison is mostly of refusals", accepted)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/cachet-sign/cachet/internal/regfile"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
@@ -94,6 +95,12 @@ type Verifier struct {
 	tm     root.TrustedMaterial
 	sg     *sgverify.Verifier
 	pb     sgverify.PolicyOption
+	// cache, when the trusted material is a parsed root, serves the chain and SCT
+	// checks of a certificate already verified (cache.go); cached is sigstore-go's
+	// configuration for it, without the SCT check the cache's CA makes itself.
+	cache      *trustCache
+	cachedOpts []sgverify.VerifierOption
+	requireSCT bool
 	// Concurrency bounds parallel verifications; GOMAXPROCS when zero.
 	Concurrency int
 }
@@ -126,9 +133,11 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	// A signing time is needed to check the short-lived certificate: from the log's
 	// integrated time or a TSA, whichever the bundle has.
 	opts = append(opts, sgverify.WithObserverTimestamps(1))
+	cachedOpts := append([]sgverify.VerifierOption{}, opts...)
 	// Every Fulcio certificate needs an SCT from a CT log the trusted root lists, even
 	// when the root lists none (then nothing verifies: ExplainSCT says why).
-	if p.Key == nil && !p.InsecureIgnoreSCT {
+	requireSCT := p.Key == nil && !p.InsecureIgnoreSCT
+	if requireSCT {
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	var pb sgverify.PolicyOption
@@ -153,7 +162,43 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
-	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb}, nil
+	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb,
+		cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
+}
+
+// sgVerify is sigstore-go's Verify of b, through the trust cache when b is a keyless
+// bundle whose leaf alone is checked against the root's CAs (no intermediates of its
+// own, which sigstore-go adds to a FulcioCertificateAuthority only).
+func (v *Verifier) sgVerify(p *bundle.Parsed, pb sgverify.PolicyBuilder) (*sgverify.VerificationResult, error) {
+	if v.cache == nil && !p.HaveEntries {
+		return v.sg.Verify(p.Bundle, pb)
+	}
+	vc, err := p.VerificationContent()
+	if err != nil {
+		return v.sg.Verify(p.Bundle, pb)
+	}
+	entity := &parsedEntity{Bundle: p.Bundle, p: p, vc: vc}
+	if v.cache == nil || vc.Certificate() == nil || len(vc.Intermediates()) > 0 {
+		return v.sg.Verify(entity, pb)
+	}
+	st := &bundleState{requireSCT: v.requireSCT}
+	sg, err := sgverify.NewVerifier(&bundleTrust{TrustedRoot: v.cache.tm, c: v.cache, st: st}, v.cachedOpts...)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sg.Verify(entity, pb)
+	// sigstore-go checks the SCT right after the chain at every observed time and
+	// before the signature and the identity: a chain failure is reported as such, an
+	// SCT failure before whatever came after it.
+	if st.requireSCT && !st.chainFailed {
+		switch {
+		case st.sctErr != nil:
+			return nil, fmt.Errorf("failed to verify signed certificate timestamp: %w", st.sctErr)
+		case st.chainCalls == 0 && err == nil:
+			return nil, errors.New("failed to verify signed certificate timestamp: no chains provided")
+		}
+	}
+	return res, err
 }
 
 // LoadBundle reads and validates a bundle file (bundle.Read: a regular file, at most
@@ -206,16 +251,23 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 		}
 	}
 	r.Digest = "sha256:" + hex.EncodeToString(digest)
-	b, err := LoadBundle(s.Bundle)
+	p, err := bundle.ReadWithEntries(s.Bundle)
 	if err != nil {
-		return err
+		return &Error{ReasonBundle, err}
 	}
-	return v.verifyLoaded(digest, b, r)
+	return v.verifyParsed(digest, p, r)
 }
 
 // verifyLoaded checks a parsed bundle against an artifact digest.
 func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) error {
-	res, err := v.sg.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
+	return v.verifyParsed(digest, &bundle.Parsed{Bundle: b}, r)
+}
+
+// verifyParsed checks a parsed bundle against an artifact digest, with its log entries
+// when they were parsed with it.
+func (v *Verifier) verifyParsed(digest []byte, p *bundle.Parsed, r *Result) error {
+	b := p.Bundle
+	res, err := v.sgVerify(p, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
 	if err != nil {
 		if isDSSE(b) && strings.Contains(err.Error(), "in statement") {
 			return &Error{ReasonSubject, fmt.Errorf("%s is not a subject of the attested statement: %w", r.Digest, err)}
@@ -316,6 +368,27 @@ func (v *Verifier) explainTlog(b *sgbundle.Bundle, err error) error {
 	}
 	return fail(ReasonTlog, "the bundle's transparency-log entry is from log %s, which the trusted root does not list "+
 		"(a bundle from another Sigstore instance, or a trusted root older than the log): %v", strings.Join(unknown, ", "), e.Err)
+}
+
+// parsedEntity is a bundle as sigstore-go verifies it, with what was parsed already
+// served again instead of parsed again: the log entries parsed by the bundle's
+// validation, and the verification content (the leaf certificate) sigstore-go asks for
+// several times. Both are this bundle's own, never another's.
+type parsedEntity struct {
+	*sgbundle.Bundle
+	p  *bundle.Parsed
+	vc sgverify.VerificationContent
+}
+
+func (e *parsedEntity) TlogEntries() ([]*tlog.Entry, error) {
+	if e.p.HaveEntries {
+		return e.p.Entries, nil
+	}
+	return e.Bundle.TlogEntries()
+}
+
+func (e *parsedEntity) VerificationContent() (sgverify.VerificationContent, error) {
+	return e.vc, nil
 }
 
 // classify maps sigstore-go's errors to reasons. sigstore-go's messages are stable

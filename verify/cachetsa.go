@@ -1,0 +1,149 @@
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/binary"
+
+	"github.com/digitorus/pkcs7"
+	"github.com/digitorus/timestamp"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// cachedTSA is a Sigstore TSA of the trusted root whose certificate chain check is
+// cached. Every timestamp of a run comes from the same TSA certificate, and
+// sigstore-go's check (timestamp-authority's VerifyTimestampResponse) verifies the
+// token's CMS signature twice and the TSA chain (two more signatures) for each.
+//
+// Verify answers from the cache only when it can show that VerifyTimestampResponse
+// and SigstoreTimestampingAuthority.Verify accept the token, and with their result;
+// in every other case, hits that do not fit included, it calls them, so it refuses
+// exactly what they refuse, with their errors. What it checks for this token: it
+// parses (timestamp.ParseResponse, which verifies the CMS signature when the token
+// carries its certificates, the only tokens served from the cache), the hash
+// algorithm, the signer named by the token, the root's TSA leaf when it names one,
+// the imprint over this signature, the root's validity window for the TSA, and every
+// certificate of the cached chains valid at the token's time. What it keeps: the
+// chains sigstore-go's x509 verification found, after sigstore-go accepted a token,
+// for the same signer and the same certificates in the token (they are the pool the
+// chain is built from), with the leaf checks made on them (end-entity, one critical
+// timestamping EKU, the EKU of intermediates) being functions of those alone.
+type cachedTSA struct {
+	tsa *root.SigstoreTimestampingAuthority
+	c   *trustCache
+	idx int
+}
+
+func (a *cachedTSA) Verify(signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
+	if t, ok := a.fromCache(signedTimestamp, signatureBytes); ok {
+		return t, nil
+	}
+	t, err := a.tsa.Verify(signedTimestamp, signatureBytes)
+	if err == nil {
+		a.remember(signedTimestamp)
+	}
+	return t, err
+}
+
+// token is what fromCache and remember read from a timestamp response.
+type token struct {
+	ts     *timestamp.Timestamp
+	signer *x509.Certificate
+	certs  []*x509.Certificate
+	key    string
+}
+
+func (a *cachedTSA) parse(signedTimestamp []byte) (*token, bool) {
+	if a.tsa.Root == nil {
+		return nil, false
+	}
+	ts, err := timestamp.ParseResponse(signedTimestamp)
+	// Only tokens that carry their certificates: for those ParseResponse has verified
+	// the CMS signature, as VerifyTimestampResponse's second p7.Verify would on the same
+	// bytes.
+	if err != nil || !ts.AddTSACertificate {
+		return nil, false
+	}
+	switch ts.HashAlgorithm {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+	default:
+		return nil, false
+	}
+	p7, err := pkcs7.Parse(ts.RawToken)
+	if err != nil || len(p7.Certificates) == 0 {
+		return nil, false
+	}
+	signer := p7.GetOnlySigner()
+	if signer == nil || (a.tsa.Leaf != nil && !a.tsa.Leaf.Equal(signer)) {
+		return nil, false
+	}
+	var b bytes.Buffer
+	put := func(der []byte) {
+		b.Write(binary.BigEndian.AppendUint64(nil, uint64(len(der))))
+		b.Write(der)
+	}
+	b.Write(binary.BigEndian.AppendUint64(nil, uint64(a.idx)))
+	put(signer.Raw)
+	for _, c := range p7.Certificates {
+		put(c.Raw)
+	}
+	return &token{ts: ts, signer: signer, certs: p7.Certificates, key: b.String()}, true
+}
+
+func (a *cachedTSA) fromCache(signedTimestamp, signatureBytes []byte) (*root.Timestamp, bool) {
+	tok, ok := a.parse(signedTimestamp)
+	if !ok {
+		return nil, false
+	}
+	a.c.mu.Lock()
+	chains, hit := a.c.tsaChains[tok.key]
+	a.c.mu.Unlock()
+	ts := tok.ts
+	if !hit || !chainsValidAt(chains, ts.Time) {
+		return nil, false
+	}
+	h := ts.HashAlgorithm.New()
+	h.Write(signatureBytes)
+	if !bytes.Equal(h.Sum(nil), ts.HashedMessage) {
+		return nil, false
+	}
+	if !a.tsa.ValidityPeriodStart.IsZero() && ts.Time.Before(a.tsa.ValidityPeriodStart) ||
+		!a.tsa.ValidityPeriodEnd.IsZero() && ts.Time.After(a.tsa.ValidityPeriodEnd) {
+		return nil, false
+	}
+	return &root.Timestamp{Time: ts.Time, URI: a.tsa.URI}, true
+}
+
+// remember keeps the chains of a token sigstore-go has just accepted, built as
+// verifyTSRWithChain builds them (the TSA's root, its intermediates and the token's
+// certificates, timestamping usage, at the token's time).
+func (a *cachedTSA) remember(signedTimestamp []byte) {
+	tok, ok := a.parse(signedTimestamp)
+	if !ok {
+		return
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(a.tsa.Root)
+	inter := x509.NewCertPool()
+	for _, c := range a.tsa.Intermediates {
+		if c != nil {
+			inter.AddCert(c)
+		}
+	}
+	for _, c := range tok.certs {
+		if c != nil {
+			inter.AddCert(c)
+		}
+	}
+	chains, err := tok.signer.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}, CurrentTime: tok.ts.Time})
+	if err != nil {
+		return
+	}
+	a.c.mu.Lock()
+	if len(a.c.tsaChains) < maxCacheEntries {
+		a.c.tsaChains[tok.key] = chains
+	}
+	a.c.mu.Unlock()
+}
