@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -384,14 +383,10 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 	return &keylessSetup{p: p, id: id, claims: cert.Claims}, nil
 }
 
-// tsaClient is the TSA client of a run: jittered backoff, so parallel workers that
-// failed together do not retry together.
+// tsaClient is the TSA client of a run (its retries jitter, so parallel workers that
+// failed together do not retry together).
 func tsaClient(urls []string, tr *root.TrustedRoot, hc *http.Client) *tsa.Client {
-	return &tsa.Client{URLs: urls, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc,
-		Backoff: func(n int) time.Duration {
-			d := time.Duration(n) * 300 * time.Millisecond
-			return d/2 + rand.N(d/2+1)
-		}}
+	return &tsa.Client{URLs: urls, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc}
 }
 
 // runReport is what a run of many subjects did, ready for outputs and the exit code.
