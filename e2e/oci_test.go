@@ -75,7 +75,7 @@ func startRegistry(t *testing.T, dir string, readonly bool) string {
 	host := "127.0.0.1:" + port
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + host + "/v2/")
+		resp, err := testHTTP.Get("http://" + host + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -115,7 +115,7 @@ func pushRandom(t *testing.T, ref string) v1.Hash {
 // the referrers API, or the fallback tag index (sha256-<hex>) when there is none.
 func referrers(t *testing.T, host, repo string, d v1.Hash) (api bool, idx *v1.IndexManifest) {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://%s/v2/%s/referrers/%s", host, repo, d))
+	resp, err := testHTTP.Get(fmt.Sprintf("http://%s/v2/%s/referrers/%s", host, repo, d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,3 +309,6 @@ func TestOCIRefusalsPushNothing(t *testing.T) {
 		t.Fatalf("something was attached: %+v", idx.Manifests)
 	}
 }
+
+// testHTTP is the tests' client: never one without a timeout.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}

@@ -147,7 +147,7 @@ func TestClientRefuses(t *testing.T) {
 func TestClientHTTPErrors(t *testing.T) {
 	tt := newTestTSA(t, nil, nil)
 	srv := tt.server(t, ServerOptions{MaxRequestSize: 10})
-	c := &Client{URLs: []string{srv.URL}, Trusted: tt.trusted(), HTTPClient: http.DefaultClient}
+	c := &Client{URLs: []string{srv.URL}, Trusted: tt.trusted(), HTTPClient: testHTTP}
 	_, err := c.Timestamp(t.Context(), []byte("sig"))
 	if err == nil || !strings.Contains(err.Error(), "413") {
 		t.Fatalf("err = %v, want HTTP 413", err)
