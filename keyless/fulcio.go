@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -180,8 +179,7 @@ func algorithmOf(pub crypto.PublicKey) fulciopb.PublicKeyAlgorithm {
 }
 
 // post sends the request, retried by httpretry: a second certificate for the same
-// key is harmless, so the POST is retried like a GET. A response cut short is asked
-// again too.
+// key is harmless, so the POST is retried like a GET.
 func (f *Fulcio) post(ctx context.Context, url string, body []byte) ([]byte, error) {
 	retries := f.Retries
 	if retries == 0 {
@@ -196,34 +194,26 @@ func (f *Fulcio) post(ctx context.Context, url string, body []byte) ([]byte, err
 	unreachable := func(err error) error {
 		return fmt.Errorf("fulcio at %s unreachable after %d attempts (check --fulcio-url and the network): %w", f.URL, retries+1, err)
 	}
-	var out []byte
-	err := rt.Repeat(ctx, "response cut short", func() (bool, error) {
+	resp, b, err := rt.ReadAll(ctx, hc, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return false, fmt.Errorf("fulcio: %w", err)
+			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, unreachable(err)
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return true, fmt.Errorf("fulcio: read response: %w", err)
-		}
-		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
-			out = b
-			return false, nil
-		}
-		se := &statusError{code: resp.StatusCode, status: resp.Status, body: b}
-		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-			return false, fmt.Errorf("fulcio refused the certificate request: %w", se)
-		}
-		return false, unreachable(se) // the transport's attempts are spent
-	})
-	return out, err
+		return req, nil
+	}, 1<<20)
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+		return b, nil
+	}
+	se := &statusError{code: resp.StatusCode, status: resp.Status, body: b}
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		return nil, fmt.Errorf("fulcio refused the certificate request: %w", se)
+	}
+	return nil, unreachable(se) // the transport's attempts are spent
 }
 
 // CheckCertificate verifies that leaf certifies pub for exactly the derived identity:

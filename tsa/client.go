@@ -156,7 +156,7 @@ func (c *Client) Check(resp []byte, req *timestamp.Request, signature []byte) (*
 }
 
 // post sends the request, retried by httpretry: a second token for the same request
-// is harmless, so the POST is retried like a GET. A response cut short is asked again.
+// is harmless, so the POST is retried like a GET.
 func (c *Client) post(ctx context.Context, url string, body []byte) ([]byte, error) {
 	retries := c.Retries
 	if retries == 0 {
@@ -170,31 +170,23 @@ func (c *Client) post(ctx context.Context, url string, body []byte) ([]byte, err
 		Retryable: httpretry.AnyMethod, Sleep: c.Sleep}
 	hc = httpretry.Wrap(hc, rt)
 	unreachable := func(err error) error { return fmt.Errorf("unreachable after %d attempts: %w", retries+1, err) }
-	var out []byte
-	err := rt.Repeat(ctx, "response cut short", func() (bool, error) {
+	resp, b, err := rt.ReadAll(ctx, hc, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/timestamp-query")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, unreachable(err)
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return true, fmt.Errorf("read response: %w", err)
-		}
-		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
-			out = b
-			return false, nil
-		}
-		err = fmt.Errorf("HTTP %s", resp.Status)
-		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-			return false, err
-		}
-		return false, unreachable(err) // the transport's attempts are spent
-	})
-	return out, err
+		return req, nil
+	}, 1<<20)
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+		return b, nil
+	}
+	err = fmt.Errorf("HTTP %s", resp.Status)
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		return nil, err
+	}
+	return nil, unreachable(err) // the transport's attempts are spent
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -284,19 +282,7 @@ func TestRateLimitsWaitedOut(t *testing.T) {
 	}
 }
 
-// dsseBundle is a bundle shaped like cachet attest's (protojson spacing included):
-// the fake checks shape, not signatures, and the e2e test sends real ones.
-func dsseBundle(mediaType string, subject []byte) []byte {
-	sum := sha256.Sum256(subject)
-	stmt, _ := json.Marshal(map[string]any{
-		"_type":         "https://in-toto.io/Statement/v1",
-		"subject":       []any{map[string]any{"name": "app.tar.gz", "digest": map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
-		"predicateType": "https://slsa.dev/provenance/v1", "predicate": map[string]any{},
-	})
-	return []byte(`{"mediaType":  "` + mediaType + `", "verificationMaterial":{"certificate":{"rawBytes":"MAo="}},
- "dsseEnvelope": {"payload":"` + base64.StdEncoding.EncodeToString(stmt) + `","payloadType":"application/vnd.in-toto+json",
- "signatures":[{"sig":"MEUCIQ=="}]}}`)
-}
+var dsseBundle = fakegithubapi.DSSEBundle
 
 const v03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 

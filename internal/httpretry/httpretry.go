@@ -175,14 +175,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		drain(resp)
-		if t.Log != nil {
-			t.Log(ctx, why, wait)
-		}
-		sleep := t.Sleep
-		if sleep == nil {
-			sleep = sleepCtx
-		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := t.wait(ctx, why, wait); err != nil {
 			return nil, err
 		}
 		spent += wait
@@ -400,6 +393,17 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return max(0, t.Sub(now)), true
 }
 
+// wait tells Log of a wait, then sleeps it.
+func (t *Transport) wait(ctx context.Context, why string, d time.Duration) error {
+	if t.Log != nil {
+		t.Log(ctx, why, d)
+	}
+	if t.Sleep != nil {
+		return t.Sleep(ctx, d)
+	}
+	return sleepCtx(ctx, d)
+}
+
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -430,16 +434,36 @@ func (t *Transport) Repeat(ctx context.Context, why string, op func() (again boo
 		if n >= attempts || spent+wait > t.maxTotalWait() {
 			return fmt.Errorf("after %d attempts: %w", n, err)
 		}
-		if t.Log != nil {
-			t.Log(ctx, why, wait)
-		}
-		sleep := t.Sleep
-		if sleep == nil {
-			sleep = sleepCtx
-		}
-		if serr := sleep(ctx, wait); serr != nil {
-			return fmt.Errorf("%w (while waiting: %v)", serr, err)
+		if werr := t.wait(ctx, why, wait); werr != nil {
+			return fmt.Errorf("%w (while waiting: %v)", werr, err)
 		}
 		spent += wait
 	}
+}
+
+// ReadAll sends the request newRequest makes through hc (a client over t) and reads
+// up to limit bytes of the answer, whatever its status; an answer cut short is asked
+// again (a new request, so it needs no GetBody) under t's caps. For small exchanges:
+// a certificate, a timestamp.
+func (t *Transport) ReadAll(ctx context.Context, hc *http.Client, newRequest func() (*http.Request, error), limit int64) (*http.Response, []byte, error) {
+	var resp *http.Response
+	var body []byte
+	err := t.Repeat(ctx, "response cut short", func() (bool, error) {
+		req, err := newRequest()
+		if err != nil {
+			return false, err
+		}
+		r, err := hc.Do(req)
+		if err != nil {
+			return false, err // the transport retried what was worth it
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, limit))
+		r.Body.Close()
+		if err != nil {
+			return true, fmt.Errorf("read response: %w", err)
+		}
+		resp, body = r, b
+		return false, nil
+	})
+	return resp, body, err
 }
