@@ -89,7 +89,7 @@ func startRegistry(t *testing.T, dir string, readonly bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	select {
 	case <-exited:
 		fail(fmt.Errorf("scripts/registry/run exited: %v", waitErr))
@@ -130,7 +130,7 @@ func pushRandom(t *testing.T, ref string) v1.Hash {
 // the referrers API, or the fallback tag index (sha256-<hex>) when there is none.
 func referrers(t *testing.T, host, repo string, d v1.Hash) (api bool, idx *v1.IndexManifest) {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://%s/v2/%s/referrers/%s", host, repo, d))
+	resp, err := testHTTP.Get(fmt.Sprintf("http://%s/v2/%s/referrers/%s", host, repo, d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,3 +324,6 @@ func TestOCIRefusalsPushNothing(t *testing.T) {
 		t.Fatalf("something was attached: %+v", idx.Manifests)
 	}
 }
+
+// testHTTP is the tests' client: never one without a timeout.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,7 +169,7 @@ func TestManyArtifactsShareOneCertificate(t *testing.T) {
 func mintToken(t *testing.T, dir string, claims map[string]any) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"claims": claims})
-	resp, err := http.Post(stack["CACHET_STACK_OIDC_ISSUER"]+"/_fake/mint", "application/json", bytes.NewReader(body))
+	resp, err := testHTTP.Post(stack["CACHET_STACK_OIDC_ISSUER"]+"/_fake/mint", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

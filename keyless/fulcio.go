@@ -12,11 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/httpretry"
 	"github.com/sigstore/fulcio/pkg/certificate"
 	fulciopb "github.com/sigstore/fulcio/pkg/generated/protobuf"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -99,8 +99,9 @@ type Fulcio struct {
 	URL        string       // base URL, e.g. https://fulcio.sigstore.dev
 	HTTPClient *http.Client // a client with a 30 s timeout when nil
 	Retries    int          // extra attempts on transport errors, 429 and 5xx; 0 means 3
-	// Backoff is the wait before retry n (1-based); 500ms·n when nil.
-	Backoff func(n int) time.Duration
+	// Sleep waits between attempts (jittered backoff from 500 ms, or the server's
+	// Retry-After up to 30 s; see internal/httpretry); tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Certificate asks Fulcio to certify signer's public key for the token's identity and
@@ -177,54 +178,42 @@ func algorithmOf(pub crypto.PublicKey) fulciopb.PublicKeyAlgorithm {
 	}
 }
 
+// post sends the request, retried by httpretry: a second certificate for the same
+// key is harmless, so the POST is retried like a GET.
 func (f *Fulcio) post(ctx context.Context, url string, body []byte) ([]byte, error) {
-	hc := f.HTTPClient
-	if hc == nil {
-		hc = defaultHTTPClient
-	}
 	retries := f.Retries
 	if retries == 0 {
 		retries = 3
 	}
-	backoff := f.Backoff
-	if backoff == nil {
-		backoff = func(n int) time.Duration { return time.Duration(n) * 500 * time.Millisecond }
+	hc := f.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient
 	}
-	var lastErr error
-	for attempt := 0; attempt <= retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(backoff(attempt)):
-			}
-		}
+	rt := &httpretry.Transport{Attempts: retries + 1, MinBackoff: 500 * time.Millisecond, Retryable: httpretry.AnyMethod, Sleep: f.Sleep}
+	hc = httpretry.Wrap(hc, rt)
+	unreachable := func(err error) error {
+		return fmt.Errorf("fulcio at %s unreachable after %d attempts (check --fulcio-url and the network): %w", f.URL, retries+1, err)
+	}
+	resp, b, err := rt.ReadAll(ctx, hc, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return nil, fmt.Errorf("fulcio: %w", err)
+			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
-			return b, nil
-		}
-		lastErr = &statusError{code: resp.StatusCode, status: resp.Status, body: b}
-		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-			return nil, fmt.Errorf("fulcio refused the certificate request: %w", lastErr)
-		}
+		return req, nil
+	}, 1<<20)
+	if err != nil {
+		return nil, unreachable(err)
 	}
-	return nil, fmt.Errorf("fulcio at %s unreachable after %d attempts (check --fulcio-url and the network): %w", f.URL, retries+1, lastErr)
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+		return b, nil
+	}
+	se := &statusError{code: resp.StatusCode, status: resp.Status, body: b}
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		return nil, fmt.Errorf("fulcio refused the certificate request: %w", se)
+	}
+	return nil, unreachable(se) // the transport's attempts are spent
 }
 
 // CheckCertificate verifies that leaf certifies pub for exactly the derived identity:

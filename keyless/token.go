@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/httpretry"
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
@@ -55,54 +56,41 @@ func FetchRunnerToken(ctx context.Context, client *http.Client, getenv func(stri
 	if client == nil {
 		client = defaultHTTPClient
 	}
-	var lastErr error
-	for attempt := range 3 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return "", ctx.Err()
-			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
-			}
-		}
-		tok, retry, err := fetchOnce(ctx, client, u.String(), reqTok)
-		if err == nil {
-			return tok, nil
-		}
-		lastErr = err
-		if !retry {
-			break
-		}
+	// Three attempts on a transport error, a 429 or a 5xx, as actions/core does.
+	client = httpretry.Wrap(client, &httpretry.Transport{Attempts: 3, MinBackoff: 500 * time.Millisecond})
+	tok, err := fetchOnce(ctx, client, u.String(), reqTok)
+	if err != nil {
+		return "", fmt.Errorf("request OIDC token from the runner: %w", err)
 	}
-	return "", fmt.Errorf("request OIDC token from the runner: %w", lastErr)
+	return tok, nil
 }
 
-func fetchOnce(ctx context.Context, client *http.Client, u, bearer string) (tok string, retry bool, err error) {
+func fetchOnce(ctx context.Context, client *http.Client, u, bearer string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	req.Header.Set("Authorization", "bearer "+bearer)
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", true, err
+		return "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return "", true, err
+		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", resp.StatusCode >= 500 || resp.StatusCode == 429,
-			fmt.Errorf("token endpoint answered %s (is `permissions: id-token: write` set on the job?)", resp.Status)
+		return "", fmt.Errorf("token endpoint answered %s (is `permissions: id-token: write` set on the job?)", resp.Status)
 	}
 	var v struct {
 		Value string `json:"value"`
 	}
 	if err := json.Unmarshal(body, &v); err != nil || v.Value == "" {
-		return "", false, errors.New("token endpoint answered without a token value")
+		return "", errors.New("token endpoint answered without a token value")
 	}
-	return v.Value, false, nil
+	return v.Value, nil
 }
 
 // Verifier verifies GitHub Actions ID tokens locally against the issuer's published keys.

@@ -3,7 +3,6 @@ package sign
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -105,15 +104,12 @@ func (s *Services) Log(tr root.TrustedMaterial) tlog.Log {
 	return &tlog.Rekor{URL: s.RekorURL, Trusted: tr}
 }
 
-// TSA is the run's timestamp client (every TSA must answer), or nil without TSAs:
-// jittered backoff, so parallel workers that failed together do not retry together.
+// TSA is the run's timestamp client (every TSA must answer), or nil without TSAs; its
+// retries jitter (internal/httpretry), so parallel workers that failed together do not
+// retry together.
 func (s *Services) TSA(tr root.TrustedMaterial, hc *http.Client) *tsa.Client {
 	if len(s.TSAURLs) == 0 {
 		return nil
 	}
-	return &tsa.Client{URLs: s.TSAURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc,
-		Backoff: func(n int) time.Duration {
-			d := time.Duration(n) * 300 * time.Millisecond
-			return d/2 + rand.N(d/2+1)
-		}}
+	return &tsa.Client{URLs: s.TSAURLs, Mode: tsa.All, Trusted: tr.TimestampingAuthorities(), HTTPClient: hc}
 }

@@ -4,7 +4,7 @@
 // checks what the log answers before anyone relies on it: the entry must be the one we
 // proposed, its inclusion proof must lead to a checkpoint the log signed, and (v1) its
 // signed entry timestamp (SET) must verify against the log's key from the trusted root.
-// Both share one retrying keep-alive transport (retry.go). A log we do not trust,
+// Both share one retrying keep-alive transport (retry.go, internal/httpretry). A log we do not trust,
 // or an answer that does not check out, is an error: no bundle is made from it.
 package tlog
 
@@ -41,11 +41,13 @@ type Rekor struct {
 	Trusted root.TrustedMaterial // logs whose entries we accept
 	Retries uint                 // retries on transport errors and 5xx; 0 means 3
 	// RetryWait scales the wait between retries: jittered, from RetryWait/4 doubling
-	// up to 4·RetryWait; 1s when zero. See Retrier.
+	// up to 4·RetryWait; 1s when zero. See internal/httpretry.
 	RetryWait time.Duration
 	// MaxRetryAfter is the longest Retry-After obeyed (30 s when zero); a longer one
-	// fails the entry rather than stalling the run.
+	// fails the entry rather than stalling the run (httpretry.ErrWaitTooLong).
 	MaxRetryAfter time.Duration
+	// Sleep waits between retries (for d, or until ctx is done); tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// HTTPClient's transport carries the requests (a shared keep-alive transport when
 	// nil); retries wrap it.
 	HTTPClient *http.Client

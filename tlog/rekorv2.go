@@ -68,10 +68,11 @@ var ErrDuplicateV2 = errors.New("rekor v2: the log already holds this entry (409
 type RekorV2 struct {
 	URL           string
 	Trusted       root.TrustedMaterial
-	Retries       uint          // see Rekor
-	RetryWait     time.Duration // see Rekor
-	MaxRetryAfter time.Duration // see Rekor
-	HTTPClient    *http.Client  // see Rekor
+	Retries       uint                                             // see Rekor
+	RetryWait     time.Duration                                    // see Rekor
+	MaxRetryAfter time.Duration                                    // see Rekor
+	HTTPClient    *http.Client                                     // see Rekor
+	Sleep         func(ctx context.Context, d time.Duration) error // see Rekor
 
 	once sync.Once
 	hc   *http.Client
@@ -107,7 +108,7 @@ func (c *RekorV2) add(ctx context.Context, digest, sig, publicPEM []byte) (*reko
 		if retries == 0 {
 			retries = 3
 		}
-		c.u, c.hc, c.err = retrying(c.URL, retries, c.RetryWait, c.MaxRetryAfter, c.HTTPClient)
+		c.u, c.hc, c.err = retrying(c.URL, retries, c.RetryWait, c.MaxRetryAfter, c.HTTPClient, c.Sleep)
 	})
 	if c.err != nil {
 		return nil, c.err

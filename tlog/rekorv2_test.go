@@ -185,7 +185,7 @@ func TestRekorV2Add(t *testing.T) {
 			if tc.root != nil {
 				tr = tc.root(f, srv.URL)
 			}
-			c := &RekorV2{URL: srv.URL, Trusted: tr, RetryWait: time.Millisecond}
+			c := &RekorV2{URL: srv.URL, Trusted: tr, Sleep: func(context.Context, time.Duration) error { return nil }}
 			tle, err := c.Add(context.Background(), req)
 			if tc.err == "" && tc.is == nil {
 				if err != nil {

@@ -182,7 +182,7 @@ func TestHTTPRefuses(t *testing.T) {
 			if tc.ct != "" {
 				req.Header.Set("Content-Type", tc.ct)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := testHTTP.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestHTTPRefuses(t *testing.T) {
 		codes := map[int]int{}
 		var retry string
 		for range 5 {
-			resp, err := http.Post(limited.URL+"/", "application/timestamp-query", bytes.NewReader(good))
+			resp, err := testHTTP.Post(limited.URL+"/", "application/timestamp-query", bytes.NewReader(good))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +217,7 @@ func TestHTTPRefuses(t *testing.T) {
 	})
 	t.Run("certchain and healthz", func(t *testing.T) {
 		for _, p := range []string{"/certchain", "/api/v1/timestamp/certchain"} {
-			resp, err := http.Get(srv.URL + p)
+			resp, err := testHTTP.Get(srv.URL + p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,7 +229,7 @@ func TestHTTPRefuses(t *testing.T) {
 				t.Fatalf("%s: %d certs, %v", p, len(certs), err)
 			}
 		}
-		resp, err := http.Get(srv.URL + "/healthz")
+		resp, err := testHTTP.Get(srv.URL + "/healthz")
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("healthz: %v %v", resp, err)
 		}

@@ -12,9 +12,9 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/httpretry"
 	"github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -44,10 +44,12 @@ type Client struct {
 	Trusted    []root.TimestampingAuthority
 	HTTPClient *http.Client
 	Retries    int // retries on transport errors, 429 and 5xx; 0 means 3
-	Backoff    func(n int) time.Duration
-	Now        func() time.Time
-	Skew       time.Duration // allowed |genTime - now|; 1 minute when zero
-	Rand       io.Reader
+	// Sleep waits between attempts (jittered backoff from 300 ms, or the TSA's
+	// Retry-After up to a minute; see internal/httpretry); tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Now   func() time.Time
+	Skew  time.Duration // allowed |genTime - now|; 1 minute when zero
+	Rand  io.Reader
 }
 
 // Token is one verified timestamp: the DER TimeStampResp as Sigstore bundles carry it.
@@ -153,59 +155,38 @@ func (c *Client) Check(resp []byte, req *timestamp.Request, signature []byte) (*
 	return nil, fmt.Errorf("tsa: token does not verify against any trusted timestamp authority: %w", errors.Join(errs...))
 }
 
+// post sends the request, retried by httpretry: a second token for the same request
+// is harmless, so the POST is retried like a GET.
 func (c *Client) post(ctx context.Context, url string, body []byte) ([]byte, error) {
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = defaultHTTPClient
-	}
 	retries := c.Retries
 	if retries == 0 {
 		retries = 3
 	}
-	backoff := c.Backoff
-	if backoff == nil {
-		backoff = func(n int) time.Duration { return time.Duration(n) * 300 * time.Millisecond }
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient
 	}
-	var lastErr error
-	var wait time.Duration
-	for attempt := 0; attempt <= retries; attempt++ {
-		if attempt > 0 {
-			if wait == 0 {
-				wait = backoff(attempt)
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(wait):
-			}
-			wait = 0
-		}
+	rt := &httpretry.Transport{Attempts: retries + 1, MinBackoff: 300 * time.Millisecond, MaxWait: time.Minute,
+		Retryable: httpretry.AnyMethod, Sleep: c.Sleep}
+	hc = httpretry.Wrap(hc, rt)
+	unreachable := func(err error) error { return fmt.Errorf("unreachable after %d attempts: %w", retries+1, err) }
+	resp, b, err := rt.ReadAll(ctx, hc, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/timestamp-query")
-		resp, err := hc.Do(req)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
-			return b, nil
-		}
-		lastErr = fmt.Errorf("HTTP %s", resp.Status)
-		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-			return nil, lastErr
-		}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 && s <= 60 {
-			wait = time.Duration(s) * time.Second
-		}
+		return req, nil
+	}, 1<<20)
+	if err != nil {
+		return nil, unreachable(err)
 	}
-	return nil, fmt.Errorf("unreachable after %d attempts: %w", retries+1, lastErr)
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+		return b, nil
+	}
+	err = fmt.Errorf("HTTP %s", resp.Status)
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		return nil, err
+	}
+	return nil, unreachable(err) // the transport's attempts are spent
 }

@@ -1,6 +1,7 @@
 package tsa
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"errors"
@@ -146,7 +147,7 @@ func TestClientRefuses(t *testing.T) {
 func TestClientHTTPErrors(t *testing.T) {
 	tt := newTestTSA(t, nil, nil)
 	srv := tt.server(t, ServerOptions{MaxRequestSize: 10})
-	c := &Client{URLs: []string{srv.URL}, Trusted: tt.trusted(), HTTPClient: http.DefaultClient}
+	c := &Client{URLs: []string{srv.URL}, Trusted: tt.trusted(), HTTPClient: testHTTP}
 	_, err := c.Timestamp(t.Context(), []byte("sig"))
 	if err == nil || !strings.Contains(err.Error(), "413") {
 		t.Fatalf("err = %v, want HTTP 413", err)
@@ -176,5 +177,26 @@ func TestClientZeroValueNeedsAll(t *testing.T) {
 	c.Mode = Any
 	if toks, err := c.Timestamp(t.Context(), []byte("sig")); err != nil || len(toks) != 1 {
 		t.Fatalf("Any: %d tokens, %v", len(toks), err)
+	}
+}
+
+// TestClientRetries: the client is wired to retry a 503 (waiting through Sleep) and
+// not a 400; the behaviour itself is internal/httpretry's.
+func TestClientRetries(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, "bad request", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	waits := 0
+	c := &Client{URLs: []string{srv.URL}, Sleep: func(context.Context, time.Duration) error { waits++; return nil }}
+	_, err := c.Timestamp(t.Context(), []byte("sig"))
+	if err == nil || !strings.Contains(err.Error(), "HTTP 400") || calls != 2 || waits != 1 {
+		t.Fatalf("err %v after %d calls, %d waits", err, calls, waits)
 	}
 }

@@ -33,7 +33,7 @@ func TestConnsCloseUnused(t *testing.T) {
 	defer spare.Close()
 	got := make(chan string, 1)
 	go func() {
-		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		resp, err := testHTTP.Get("http://" + ln.Addr().String() + "/")
 		if err != nil {
 			got <- err.Error()
 			return

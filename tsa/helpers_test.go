@@ -127,7 +127,7 @@ func randomNonce(t testing.TB) *big.Int {
 
 func post(t testing.TB, url string, body []byte) []byte {
 	t.Helper()
-	resp, err := http.Post(url, "application/timestamp-query", bytes.NewReader(body))
+	resp, err := testHTTP.Post(url, "application/timestamp-query", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,3 +163,6 @@ func readFile(t testing.TB, path string) []byte {
 }
 
 func hexs(b []byte) string { return hex.EncodeToString(b) }
+
+// testHTTP is the tests' client: never one without a timeout.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}

@@ -30,7 +30,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 	_, sha1 := request(t, []byte("a"), crypto.SHA1, randomNonce(t), nil)
 	post(t, srv.URL, sha1) // badAlg: a rejection, HTTP 200
-	resp, err := http.Post(srv.URL, "text/plain", strings.NewReader("x"))
+	resp, err := testHTTP.Post(srv.URL, "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 
 	status := func(path string) int {
-		resp, err := http.Get(srv.URL + path)
+		resp, err := testHTTP.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}

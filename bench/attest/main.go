@@ -56,11 +56,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	tok, err := mint(env["CACHET_STACK_OIDC_ISSUER"])
+	hc := &http.Client{Timeout: 30 * time.Second}
+	tok, err := mint(hc, env["CACHET_STACK_OIDC_ISSUER"])
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
 	cf := &keyless.Certifier{
 		Verifier: &keyless.Verifier{Issuer: env["CACHET_STACK_OIDC_ISSUER"], HTTPClient: hc},
 		Fulcio:   &keyless.Fulcio{URL: env["CACHET_STACK_FULCIO_URL"], HTTPClient: hc},
@@ -158,8 +158,8 @@ func stackEnv() (map[string]string, error) {
 }
 
 // mint asks the stack's fake GitHub issuer for a job token.
-func mint(issuer string) (string, error) {
-	resp, err := http.Post(issuer+"/_fake/mint", "application/json", bytes.NewReader([]byte("{}")))
+func mint(hc *http.Client, issuer string) (string, error) {
+	resp, err := hc.Post(issuer+"/_fake/mint", "application/json", bytes.NewReader([]byte("{}")))
 	if err != nil {
 		return "", err
 	}

@@ -230,12 +230,12 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	// the step, since the job asked for the attestation to be on GitHub.
 	attID := ""
 	if ghAPI != nil {
-		n, err := ghAPI.publish(ctx, r.BundleJSON)
+		n, err := ghAPI.PublishAttestation(ctx, r.BundleJSON)
 		if err != nil {
 			return fmt.Errorf("bundle %s is written and valid, but not published: %w", bundlePath, err)
 		}
 		attID = strconv.FormatInt(n, 10)
-		fmt.Fprintf(e.stderr, "published to the GitHub attestations of %s/%s: id %s\n", ghAPI.repo.owner, ghAPI.repo.name, attID)
+		fmt.Fprintf(e.stderr, "published to the GitHub attestations of %s/%s: id %s\n", ghAPI.Owner, ghAPI.Name, attID)
 	}
 
 	// 5. Outputs.

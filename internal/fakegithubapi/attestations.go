@@ -2,6 +2,9 @@ package fakegithubapi
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -171,4 +174,19 @@ func (s *Server) listAttestations(w http.ResponseWriter, repo, digest string) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"attestations": out})
+}
+
+// DSSEBundle is a bundle shaped like cachet attest's (protojson spacing included), with
+// an in-toto statement over subject: the fake checks shape, not signatures, and the
+// e2e tests send real ones.
+func DSSEBundle(mediaType string, subject []byte) []byte {
+	sum := sha256.Sum256(subject)
+	stmt, _ := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": "app.tar.gz", "digest": map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
+		"predicateType": "https://slsa.dev/provenance/v1", "predicate": map[string]any{},
+	})
+	return []byte(`{"mediaType":  "` + mediaType + `", "verificationMaterial":{"certificate":{"rawBytes":"MAo="}},
+ "dsseEnvelope": {"payload":"` + base64.StdEncoding.EncodeToString(stmt) + `","payloadType":"application/vnd.in-toto+json",
+ "signatures":[{"sig":"MEUCIQ=="}]}}`)
 }

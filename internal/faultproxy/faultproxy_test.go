@@ -70,7 +70,7 @@ func TestAlways(t *testing.T) {
 	}
 	defer p.Close()
 	for body, want := range map[string]int{"poison pill": 503, "fine": 200} {
-		resp, err := http.Post(p.URL, "text/plain", strings.NewReader(body))
+		resp, err := testHTTP.Post(p.URL, "text/plain", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,3 +81,6 @@ func TestAlways(t *testing.T) {
 		}
 	}
 }
+
+// testHTTP is the tests' client: never one without a timeout.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}
