@@ -142,16 +142,3 @@ func expandArtifacts(patterns []string, dirs bool, warn io.Writer) ([]string, er
 	}
 	return out, nil
 }
-
-// checkArtifact refuses a named artifact that is not a regular file once symbolic links
-// are followed: a FIFO would block the run, a device never ends.
-func checkArtifact(p string) error {
-	st, err := os.Stat(p)
-	if err != nil {
-		return usagef("artifact %s: %v", p, errors.Unwrap(err))
-	}
-	if !st.Mode().IsRegular() {
-		return usagef("artifact %s is %s: only regular files are artifacts", p, regfile.Kind(st.Mode()))
-	}
-	return nil
-}

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/cachet-sign/cachet/internal/names"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -36,22 +36,17 @@ func setOutputs(a *githubactions.Action, kv ...string) error {
 // A raw line break in a name would start a new log line, where "::add-mask::",
 // "::stop-commands::" or "::warning::" are workflow commands.
 func shown(s string) string {
-	if hasControl(s) || !utf8.ValidString(s) {
+	if names.HasControl(s) || !utf8.ValidString(s) {
 		return strconv.Quote(s)
 	}
 	return s
-}
-
-// hasControl reports a control character, or a Unicode line or paragraph separator.
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }) >= 0
 }
 
 // checkName refuses a name with a control character before anything is signed: its
 // bundle path would reach the one-per-line bundle-paths output, where a line break
 // splits it into two entries.
 func checkName(what, name string) error {
-	if hasControl(name) {
+	if names.HasControl(name) {
 		return usagef("%s %s: the name holds a control character; a line break would split the bundle-paths output and could inject workflow commands into the log: rename it", what, strconv.Quote(name))
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/gh"
+	"github.com/cachet-sign/cachet/internal/names"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/sign"
 )
@@ -146,7 +147,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 		dir := filepath.Join(tmp, strconv.Itoa(i))
 		it.subject = sign.Subject{Name: as.Name, Path: filepath.Join(dir, filepath.Base(as.Name)),
 			Bundle: filepath.Join(dir, filepath.Base(as.Name)+bundleSuffix)}
-		if hasControl(as.Name) {
+		if names.HasControl(as.Name) {
 			it.err = errors.New("the asset's name holds a control character; a line break would split the bundle-paths output and could inject workflow commands into the log: rename the asset")
 			continue
 		}

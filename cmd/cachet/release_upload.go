@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/cachet-sign/cachet/internal/gh"
+	"github.com/cachet-sign/cachet/internal/names"
 )
 
 // publishAssets checks the --upload files (regular, a name without control characters,
@@ -23,7 +24,7 @@ func publishAssets(ctx context.Context, c *gh.Client, tag string, files []string
 			return nil, usagef("--upload %s: not a regular file", f)
 		}
 		b := filepath.Base(f)
-		if hasControl(b) {
+		if names.HasControl(b) {
 			return nil, usagef("--upload %s: the name holds a control character; rename the file", shown(f))
 		}
 		if prev, dup := byName[b]; dup {
