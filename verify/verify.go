@@ -391,35 +391,80 @@ func (e *parsedEntity) VerificationContent() (sgverify.VerificationContent, erro
 	return e.vc, nil
 }
 
-// classify maps sigstore-go's errors to reasons. sigstore-go's messages are stable
-// prefixes; typed identity errors are matched by type.
+// classify maps sigstore-go's errors to reasons. sigstore-go's Verifier prefixes its
+// error with the stage that failed (pkg/verify/signed_entity.go, v1.3.0: log
+// inclusion, timestamps, leaf certificate, SCT, signature, certificate identity), so
+// the stage decides the reason; only within a stage does what failed refine it (a
+// digest that does not match the artifact, an issuer rather than a SAN). The identity
+// errors are matched by type. Errors that name no stage (sigstore-go's bundle and
+// verifier set-up errors) fall back to what they mention.
 func classify(err error) error {
+	msg := err.Error()
+	for _, s := range sgStages {
+		if strings.HasPrefix(msg, s.prefix) {
+			return &Error{s.reason(err, strings.TrimPrefix(msg, s.prefix)), err}
+		}
+	}
+	return &Error{byMention(msg), err}
+}
+
+// sgStages are the stage prefixes of sigstore-go's Verifier.Verify errors, in its order.
+var sgStages = []struct {
+	prefix string
+	reason func(err error, rest string) Reason
+}{
+	{"failed to verify log inclusion", always(ReasonTlog)},
+	{"failed to verify timestamps", always(ReasonTimestamp)},
+	{"failed to verify leaf certificate", always(ReasonCertificate)},
+	{"failed to verify signed certificate timestamp", always(ReasonSCT)},
+	{"signature time outside of public key validity window", always(ReasonKey)},
+	{"SCTs required but bundle is signed with a public key", always(ReasonKey)},
+	{"expected key signature, not certificate", always(ReasonKey)},
+	{"failed to get signature verifier", always(ReasonKey)},
+	{"failed to verify signature", signatureReason},
+	{"failed to verify certificate identity", identityReason},
+	{"can't verify certificate identities", always(ReasonIdentity)},
+}
+
+func always(r Reason) func(error, string) Reason { return func(error, string) Reason { return r } }
+
+// signatureReason: the signature stage also compares the artifact's digest with the
+// one the bundle signs (signature.go: "artifact does not match digest", "artifact
+// digest does not match message digest", "... do not match digests in statement").
+func signatureReason(_ error, rest string) Reason {
+	if strings.Contains(rest, "digest") && (strings.Contains(rest, "not match") || strings.Contains(rest, "mismatch")) {
+		return ReasonDigest
+	}
+	return ReasonSignature
+}
+
+// identityReason tells the issuer from the SAN by sigstore-go's typed mismatch errors,
+// whose object is "issuer" or "SAN" (certificate_identity.go).
+func identityReason(err error, _ string) Reason {
 	var vm *sgverify.ErrValueMismatch
 	var rm *sgverify.ErrValueRegexMismatch
-	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "does not match digest") || strings.Contains(msg, "artifact digest") || strings.Contains(msg, "digest mismatch") ||
-		strings.Contains(msg, "message digest"):
-		return &Error{ReasonDigest, err}
-	case errors.As(err, &vm) || errors.As(err, &rm) || strings.Contains(msg, "CertificateIdentity"):
-		if strings.Contains(msg, "issuer") {
-			return &Error{ReasonIssuer, err}
-		}
-		return &Error{ReasonIdentity, err}
-	case strings.Contains(msg, "threshold not met") && strings.Contains(msg, "timestamps"),
-		strings.Contains(msg, "timestamp") && !strings.Contains(msg, "integrated"):
-		return &Error{ReasonTimestamp, err}
-	case strings.Contains(msg, "transparency log") || strings.Contains(msg, "tlog") || strings.Contains(msg, "inclusion") ||
-		strings.Contains(msg, "SET") || strings.Contains(msg, "entry") || strings.Contains(msg, "checkpoint") || strings.Contains(msg, "integrated"):
-		return &Error{ReasonTlog, err}
-	case strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") || strings.Contains(msg, "chain"):
-		return &Error{ReasonCertificate, err}
-	case strings.Contains(msg, "public key") || strings.Contains(msg, "key"):
-		return &Error{ReasonKey, err}
-	case strings.Contains(msg, "signature"):
-		return &Error{ReasonSignature, err}
+	case errors.As(err, &vm) && strings.HasPrefix(vm.Error(), "expected issuer "),
+		errors.As(err, &rm) && strings.HasPrefix(rm.Error(), "expected issuer "):
+		return ReasonIssuer
 	}
-	return &Error{ReasonInternalFailed, err}
+	return ReasonIdentity
+}
+
+// byMention classifies an error that names no stage by what it mentions.
+func byMention(msg string) Reason {
+	switch {
+	case strings.Contains(msg, "transparency log") || strings.Contains(msg, "tlog") || strings.Contains(msg, "inclusion") ||
+		strings.Contains(msg, "checkpoint"):
+		return ReasonTlog
+	case strings.Contains(msg, "timestamp"):
+		return ReasonTimestamp
+	case strings.Contains(msg, "certificate") || strings.Contains(msg, "x509") || strings.Contains(msg, "chain"):
+		return ReasonCertificate
+	case strings.Contains(msg, "signature"):
+		return ReasonSignature
+	}
+	return ReasonInternalFailed
 }
 
 // VerifyAll verifies subjects in parallel, results in input order.

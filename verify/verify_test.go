@@ -416,3 +416,31 @@ func TestPolicyOverride(t *testing.T) {
 		t.Fatal("a field without a policy key was overridden")
 	}
 }
+
+// TestClassifyByStage: the stage sigstore-go names decides the reason, whatever the
+// wrapped error mentions; only the signature stage tells a digest mismatch apart.
+func TestClassifyByStage(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want Reason
+	}{
+		{"failed to verify log inclusion: unable to verify SET: invalid signature when validating ASN.1 encoded signature", ReasonTlog},
+		{"failed to verify log inclusion: integrated time is before the certificate's timestamp", ReasonTlog},
+		{"failed to verify timestamps: threshold not met for verified signed & log entry integrated timestamps: 0 < 1; error: message digest mismatch", ReasonTimestamp},
+		{"failed to verify leaf certificate: x509: certificate has expired or is not yet valid", ReasonCertificate},
+		{"failed to verify signed certificate timestamp: no valid SCTs", ReasonSCT},
+		{"failed to verify signature: artifact does not match digest", ReasonDigest},
+		{"failed to verify signature: could not verify artifact: provided artifact digests do not match digests in statement", ReasonDigest},
+		{"failed to verify signature: could not verify message: invalid signature when validating ASN.1 encoded signature", ReasonSignature},
+		{"failed to verify certificate identity: no matching CertificateIdentity found, last error: expected SAN value \"a\", got \"b\"", ReasonIdentity},
+		{"signature time outside of public key validity window", ReasonKey},
+		{"failed to get signature verifier: no public key or certificate found", ReasonKey},
+		{"no valid observer timestamps found", ReasonTimestamp},
+		{"something sigstore-go never says", ReasonInternalFailed},
+	} {
+		var e *Error
+		if !errors.As(classify(errors.New(tc.msg)), &e) || e.Reason != tc.want {
+			t.Errorf("%q: reason %v, want %s", tc.msg, e, tc.want)
+		}
+	}
+}
