@@ -1,11 +1,11 @@
 package e2e
 
 import (
-	"fmt"
 	"net"
 	"os"
-	"syscall"
 	"testing"
+
+	"github.com/cachet-sign/cachet/internal/testnet"
 )
 
 // Ports without races. Picking a free port by listening on :0, closing, and handing
@@ -34,25 +34,5 @@ func listenerFile(t *testing.T) (*os.File, string) {
 	return f, ln.Addr().String()
 }
 
-// refusingURL returns http://127.0.0.1:PORT where PORT refuses every connection for
-// the rest of the test: a TCP socket bound to it that never listens. Linux answers a
-// SYN to a bound, non-listening port with a RST (connection refused), and while the
-// socket is bound (without SO_REUSEADDR) no other process can bind or listen on the
-// port, so nothing can start answering there mid-test. Closing a :0 listener instead
-// would free the port for anyone.
-func refusingURL(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("http://127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
+// refusingURL is testnet.RefusingURL: a port bound for the whole test that refuses.
+func refusingURL(t *testing.T) string { return testnet.RefusingURL(t) }

@@ -164,6 +164,7 @@ func TestTUFZeroConfig(t *testing.T) {
 // no bundle, and leaves the trust cache as it was (empty, or the earlier good copy).
 func TestTUFRefusals(t *testing.T) {
 	issuer := stack["CACHET_STACK_OIDC_ISSUER"]
+	unreachable := refusingURL(t)
 	for _, tc := range []struct {
 		name string
 		// prepare publishes what the repository serves; it may fill the cache in home
@@ -203,8 +204,8 @@ func TestTUFRefusals(t *testing.T) {
 			}
 		}, want: []string{"TUF repository refused", "rollback", "new timestamp version"}},
 		{name: "unreachable, empty cache", prepare: func(*testing.T, *tufRepo, string) {},
-			url:  func(*tufRepo) string { return "http://127.0.0.1:1" },
-			want: []string{"tuf http://127.0.0.1:1: TUF repository unreachable", "make http://127.0.0.1:1 reachable", "--trusted-root FILE", "signing never uses expired or embedded trust"}},
+			url:  func(*tufRepo) string { return unreachable },
+			want: []string{"tuf " + unreachable + ": TUF repository unreachable", "make " + unreachable + " reachable", "--trusted-root FILE", "signing never uses expired or embedded trust"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ws, home := t.TempDir(), t.TempDir()

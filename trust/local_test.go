@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/testnet"
 	"github.com/cachet-sign/cachet/internal/trust/tuftest"
 	"github.com/cachet-sign/cachet/trust/publicgood"
 )
@@ -107,7 +108,7 @@ func TestResolve(t *testing.T) {
 	if err := MarkImported(broken, "x", now); err != nil {
 		t.Fatal(err)
 	}
-	const closed = "http://127.0.0.1:1"
+	closed := testnet.RefusingURL(t)
 	mirror := RefreshOptions{RepositoryURL: closed} // public-good trust, unreachable
 	lastDir, last := verifiedThenDown(t)
 	private := RefreshOptions{RepositoryURL: closed, Root: last.Root} // another instance
