@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/tlog"
 	cverify "github.com/cachet-sign/cachet/verify"
 
@@ -27,29 +28,41 @@ var ErrSCT = errors.New("the certificate has no valid SCT from a CT log in the t
 // timestamp the bundle carries. A log without integrated times (Rekor v2) needs at
 // least one timestamp.
 func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime, ignoreSCT bool) (func(*sgbundle.Bundle, []byte) error, error) {
+	check, _, err := keylessCheck(tm, san, issuer, timestamps, integratedTime, ignoreSCT)
+	return check, err
+}
+
+// keylessCheck is KeylessCheck, with the sigstore-go check behind it. Every bundle of a
+// run carries the same leaf certificate, so its chain to the Fulcio CA and its SCT are
+// signatures over identical bytes: cverify.SigstoreCheck verifies them for the first
+// bundle and, for the others, only what depends on the bundle (every certificate valid
+// at the bundle's times, the CA's window). The same goes for the TSA's certificate
+// chain; the token's CMS signature and imprint are checked for every bundle, and a
+// token the run's TSA client has already accepted for this signature (the same bytes,
+// through the TSAs of sc.TimestampingAuthorities) is not verified a second time. The
+// signature over the digest, the log entry (SET, inclusion proof, checkpoint) and the
+// identity are verified for every bundle.
+func keylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime, ignoreSCT bool) (func(*sgbundle.Bundle, []byte) error, *cverify.SigstoreCheck, error) {
 	opts := []verify.VerifierOption{verify.WithTransparencyLog(1)}
 	switch {
 	case integratedTime:
 		opts = append(opts, verify.WithIntegratedTimestamps(1))
 	case timestamps == 0:
-		return nil, fmt.Errorf("keyless check: %w", tlog.ErrNeedsTimestamp)
-	}
-	if !ignoreSCT {
-		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+		return nil, nil, fmt.Errorf("keyless check: %w", tlog.ErrNeedsTimestamp)
 	}
 	if timestamps > 0 {
 		opts = append(opts, verify.WithSignedTimestamps(timestamps))
 	}
-	v, err := verify.NewVerifier(tm, opts...)
+	sc, err := cverify.NewSigstoreCheck(tm, !ignoreSCT, opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id, err := verify.NewShortCertificateIdentity(issuer, "", san, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return func(b *sgbundle.Bundle, digest []byte) error {
-		_, err := v.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithCertificateIdentity(id)))
+		_, err := sc.Verify(&bundle.Parsed{Bundle: b}, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithCertificateIdentity(id)))
 		if why, ok := cverify.SCTFailure(tm, b, err); ok {
 			return fmt.Errorf("%w: %s: sigstore-go: %w", ErrSCT, why, err)
 		}
@@ -57,7 +70,7 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 			return fmt.Errorf("sigstore-go: %w", err)
 		}
 		return nil
-	}, nil
+	}, sc, nil
 }
 
 // KeyCheck returns a Pipeline.Verify for key mode: the signature over the digest with

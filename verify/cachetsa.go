@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 
@@ -36,14 +37,45 @@ type cachedTSA struct {
 }
 
 func (a *cachedTSA) Verify(signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
-	if t, ok := a.fromCache(signedTimestamp, signatureBytes); ok {
-		return t, nil
+	key := a.verifiedKey(signedTimestamp, signatureBytes)
+	a.c.mu.Lock()
+	done, hit := a.c.tsaVerified[key]
+	a.c.mu.Unlock()
+	if hit {
+		return &root.Timestamp{Time: done.Time, URI: done.URI}, nil
 	}
-	t, err := a.tsa.Verify(signedTimestamp, signatureBytes)
-	if err == nil {
+	t, ok := a.fromCache(signedTimestamp, signatureBytes)
+	if !ok {
+		var err error
+		if t, err = a.tsa.Verify(signedTimestamp, signatureBytes); err != nil {
+			return nil, err
+		}
 		a.remember(signedTimestamp)
 	}
-	return t, err
+	a.c.mu.Lock()
+	if len(a.c.tsaVerified) < maxCacheEntries {
+		a.c.tsaVerified[key] = *t
+	}
+	a.c.mu.Unlock()
+	return t, nil
+}
+
+// verifiedKey names one Verify call: this TSA, the token and the signature it covers,
+// length-prefixed, hashed. SigstoreTimestampingAuthority.Verify is a function of those
+// alone (the chain is checked at the token's time, never the clock's), so a token
+// accepted once for a signature is accepted again with the same result: a signing run
+// checks each TSA answer when it arrives and again in the finished bundle's self-check,
+// and the second is this lookup. A refusal is never kept.
+func (a *cachedTSA) verifiedKey(signedTimestamp, signatureBytes []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(a.idx)))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(signedTimestamp))))
+	h.Write(signedTimestamp)
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(signatureBytes))))
+	h.Write(signatureBytes)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // token is what fromCache and remember read from a timestamp response.
