@@ -525,3 +525,39 @@ func TestTSAVerifiedRefusesOtherInputs(t *testing.T) {
 		t.Errorf("tsaVerified holds %d after refusals, want 1 (a refusal is never kept)", len(c.tsaVerified))
 	}
 }
+
+// TestTSAVerifyParsedRefusesOtherSignature: with the TSA chain cached, a token parsed by
+// the caller (tsa.Client) is accepted for its own signature only.
+func TestTSAVerifyParsedRefusesOtherSignature(t *testing.T) {
+	p := newTestPKI(t, time.Time{})
+	c := newTrustCache(p.root)
+	a := c.tsas[0].(*cachedTSA)
+	stamp := func(sig []byte) ([]byte, *timestamp.Timestamp) {
+		imprint := sha256.Sum256(sig)
+		ts := timestamp.Timestamp{HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: p.now,
+			Policy: asn1.ObjectIdentifier{1, 2, 3}, Certificates: []*x509.Certificate{p.tsaRoot}, AddTSACertificate: true}
+		resp, err := ts.CreateResponseWithOpts(p.tsa, p.tsaKey, crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := timestamp.ParseResponse(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, parsed
+	}
+	warm, _ := stamp([]byte("first"))
+	if _, err := a.Verify(warm, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.tsaChains) != 1 {
+		t.Fatalf("%d TSA chains cached, want 1", len(c.tsaChains))
+	}
+	resp, parsed := stamp([]byte("second"))
+	if _, err := a.VerifyParsed(parsed, resp, []byte("other")); err == nil {
+		t.Fatal("token accepted for another signature")
+	}
+	if _, err := a.VerifyParsed(parsed, resp, []byte("second")); err != nil {
+		t.Fatalf("good token refused: %v", err)
+	}
+}

@@ -37,6 +37,19 @@ type cachedTSA struct {
 }
 
 func (a *cachedTSA) Verify(signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
+	return a.verify(nil, signedTimestamp, signatureBytes)
+}
+
+// VerifyParsed is Verify for a caller that has just parsed signedTimestamp itself with
+// timestamp.ParseResponse (tsa.Client does, to bind the answer to its request): parsed
+// is that result, unmodified, and the cached path uses it instead of parsing the same
+// bytes again, which would verify the token's CMS signature a second time. Everything
+// else is checked as in Verify; the uncached path ignores parsed.
+func (a *cachedTSA) VerifyParsed(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
+	return a.verify(parsed, signedTimestamp, signatureBytes)
+}
+
+func (a *cachedTSA) verify(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
 	key := a.verifiedKey(signedTimestamp, signatureBytes)
 	a.c.mu.Lock()
 	done, hit := a.c.tsaVerified[key]
@@ -44,7 +57,7 @@ func (a *cachedTSA) Verify(signedTimestamp, signatureBytes []byte) (*root.Timest
 	if hit {
 		return &root.Timestamp{Time: done.Time, URI: done.URI}, nil
 	}
-	t, ok := a.fromCache(signedTimestamp, signatureBytes)
+	t, ok := a.fromCache(parsed, signedTimestamp, signatureBytes)
 	if !ok {
 		var err error
 		if t, err = a.tsa.Verify(signedTimestamp, signatureBytes); err != nil {
@@ -86,11 +99,16 @@ type token struct {
 	key    string
 }
 
-func (a *cachedTSA) parse(signedTimestamp []byte) (*token, bool) {
+// parse reads signedTimestamp, parsed with timestamp.ParseResponse unless the caller
+// has (parsed: its result on these bytes).
+func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (*token, bool) {
 	if a.tsa.Root == nil {
 		return nil, false
 	}
-	ts, err := timestamp.ParseResponse(signedTimestamp)
+	ts, err := parsed, error(nil)
+	if ts == nil {
+		ts, err = timestamp.ParseResponse(signedTimestamp)
+	}
 	// Only tokens that carry their certificates: for those ParseResponse has verified
 	// the CMS signature, as VerifyTimestampResponse's second p7.Verify would on the same
 	// bytes.
@@ -123,8 +141,8 @@ func (a *cachedTSA) parse(signedTimestamp []byte) (*token, bool) {
 	return &token{ts: ts, signer: signer, certs: p7.Certificates, key: b.String()}, true
 }
 
-func (a *cachedTSA) fromCache(signedTimestamp, signatureBytes []byte) (*root.Timestamp, bool) {
-	tok, ok := a.parse(signedTimestamp)
+func (a *cachedTSA) fromCache(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, bool) {
+	tok, ok := a.parse(parsed, signedTimestamp)
 	if !ok {
 		return nil, false
 	}
@@ -151,7 +169,7 @@ func (a *cachedTSA) fromCache(signedTimestamp, signatureBytes []byte) (*root.Tim
 // verifyTSRWithChain builds them (the TSA's root, its intermediates and the token's
 // certificates, timestamping usage, at the token's time).
 func (a *cachedTSA) remember(signedTimestamp []byte) {
-	tok, ok := a.parse(signedTimestamp)
+	tok, ok := a.parse(nil, signedTimestamp)
 	if !ok {
 		return
 	}
