@@ -29,23 +29,49 @@ type MessageSignature struct {
 
 // New assembles and validates a bundle.
 func New(m MessageSignature) (*sgbundle.Bundle, error) {
-	vm, err := verificationMaterial(m.Certificate, m.KeyHint, m.TlogEntries, m.Timestamps)
+	pb, err := m.proto()
 	if err != nil {
 		return nil, err
-	}
-	pb := &protobundle.Bundle{
-		MediaType:            MediaType,
-		VerificationMaterial: vm,
-		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
-			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: m.Digest},
-			Signature:     m.Signature,
-		}},
 	}
 	b, err := sgbundle.NewBundle(pb)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	return b, nil
+}
+
+// NewParsed is New keeping the log entries its validation parsed (Parsed), so that a
+// verification of the new bundle does not parse them again (a Rekor v1 entry's parse
+// verifies the signature in its body). It accepts and refuses what New does, with the
+// same errors: validateOnce is the validation ParseWithEntries uses.
+func NewParsed(m MessageSignature) (*Parsed, error) {
+	pb, err := m.proto()
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := validateOnce(pb); ok {
+		return p, nil
+	}
+	b, err := sgbundle.NewBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	return &Parsed{Bundle: b}, nil
+}
+
+func (m MessageSignature) proto() (*protobundle.Bundle, error) {
+	vm, err := verificationMaterial(m.Certificate, m.KeyHint, m.TlogEntries, m.Timestamps)
+	if err != nil {
+		return nil, err
+	}
+	return &protobundle.Bundle{
+		MediaType:            MediaType,
+		VerificationMaterial: vm,
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: m.Digest},
+			Signature:     m.Signature,
+		}},
+	}, nil
 }
 
 // verificationMaterial holds what a verifier needs beside the signed content: the

@@ -44,3 +44,26 @@ func TestWriteAtomicLeavesNothingOnFailure(t *testing.T) {
 		t.Fatalf("content %q", b)
 	}
 }
+
+// TestNewParsedAgreesWithNew: NewParsed refuses what New refuses, and for a good
+// message signature returns the bundle New returns, with its (here: no) log entries.
+func TestNewParsedAgreesWithNew(t *testing.T) {
+	bad := MessageSignature{Digest: make([]byte, 32), Signature: []byte("s")}
+	if _, err := NewParsed(bad); err == nil {
+		t.Fatal("message signature without certificate or key hint accepted")
+	}
+	good := MessageSignature{KeyHint: "k", Digest: make([]byte, 32), Signature: []byte("s")}
+	b, err := New(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewParsed(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := b.MarshalJSON()
+	got, _ := p.MarshalJSON()
+	if string(got) != string(want) || !p.HaveEntries || len(p.Entries) != 0 {
+		t.Fatalf("NewParsed: %s (entries %v, %d), New: %s", got, p.HaveEntries, len(p.Entries), want)
+	}
+}

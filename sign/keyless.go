@@ -74,17 +74,23 @@ func NewKeyless(ctx context.Context, o KeylessOptions) (*Keyless, error) {
 	}
 	id := cert.Identity
 	log := o.Services.Log(o.Trusted)
-	check, err := KeylessCheck(o.Trusted, id.SAN, id.Issuer, len(o.Services.TSAURLs), log.IntegratedTime(), o.IgnoreSCT)
+	kc, err := newKeylessCheck(o.Trusted, id.SAN, id.Issuer, len(o.Services.TSAURLs), log.IntegratedTime(), o.IgnoreSCT)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pipeline{
 		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
 		Rekor:  log,
-		Verify: check, Audit: o.Audit,
+		Verify: kc.bundle, verifyParsed: kc.parsed, Audit: o.Audit,
 		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
 	}
 	if t := o.Services.TSA(o.Trusted, hc); t != nil {
+		// The same trusted TSAs as the self-check's, verifying through its cache: the
+		// TSA chain once per run, and the self-check does not verify again a token
+		// this client accepted for the same signature (keylessCheck).
+		if tsas := kc.sc.TimestampingAuthorities(); tsas != nil {
+			t.Trusted = tsas
+		}
 		p.TSA = t
 	}
 	return &Keyless{Pipeline: p, Identity: id, Claims: cert.Claims}, nil

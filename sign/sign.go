@@ -37,7 +37,10 @@ type Pipeline struct {
 	// Verify checks a finished bundle offline before it is written (trusted root,
 	// identity, digest). Required: a pipeline without it refuses to run.
 	Verify func(b *sgbundle.Bundle, digest []byte) error
-	Audit  *audit.Logger
+	// verifyParsed, when set, is Verify for a bundle whose log entries were parsed as
+	// it was made (NewKeyless sets both from one check).
+	verifyParsed func(p *bundle.Parsed, digest []byte) error
+	Audit        *audit.Logger
 	// AuditFields fill the identity part of audit events.
 	SAN, Issuer, CertSerial string
 	// Authorize, when set, decides per digest before anything is signed (key mode: the
@@ -180,13 +183,26 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 			stamps = append(stamps, t.Response)
 		}
 	}
-	b, err := bundle.New(bundle.MessageSignature{Certificate: p.Certificate, KeyHint: p.KeyHint, Digest: digest,
-		Signature: sig, TlogEntries: entries, Timestamps: stamps})
-	if err != nil {
-		return err
-	}
-	if err := p.Verify(b, digest); err != nil {
-		return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+	m := bundle.MessageSignature{Certificate: p.Certificate, KeyHint: p.KeyHint, Digest: digest,
+		Signature: sig, TlogEntries: entries, Timestamps: stamps}
+	var b *sgbundle.Bundle
+	if p.verifyParsed != nil {
+		pb, err := bundle.NewParsed(m)
+		if err != nil {
+			return err
+		}
+		if err := p.verifyParsed(pb, digest); err != nil {
+			return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+		}
+		b = pb.Bundle
+	} else {
+		var err error
+		if b, err = bundle.New(m); err != nil {
+			return err
+		}
+		if err := p.Verify(b, digest); err != nil {
+			return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+		}
 	}
 	return bundle.WriteFile(s.Bundle, b)
 }

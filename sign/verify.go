@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/tlog"
 	cverify "github.com/cachet-sign/cachet/verify"
 
@@ -27,6 +28,30 @@ var ErrSCT = errors.New("the certificate has no valid SCT from a CT log in the t
 // timestamp the bundle carries. A log without integrated times (Rekor v2) needs at
 // least one timestamp.
 func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime, ignoreSCT bool) (func(*sgbundle.Bundle, []byte) error, error) {
+	kc, err := newKeylessCheck(tm, san, issuer, timestamps, integratedTime, ignoreSCT)
+	if err != nil {
+		return nil, err
+	}
+	return kc.bundle, nil
+}
+
+// keylessCheck is KeylessCheck's check, with the sigstore-go check behind it. Every
+// bundle of a run carries the same leaf certificate, so its chain to the Fulcio CA and
+// its SCT are signatures over identical bytes: cverify.SigstoreCheck verifies them for
+// the first bundle and, for the others, only what depends on the bundle (every
+// certificate valid at the bundle's times, the CA's window). The same goes for the
+// TSA's certificate chain; the token's CMS signature and imprint are checked for every
+// bundle, and a token the run's TSA client has already accepted for this signature
+// (the same bytes, through the TSAs of sc.TimestampingAuthorities) is not verified a
+// second time. The signature over the digest, the log entry (SET, inclusion proof,
+// checkpoint, body) and the identity are verified for every bundle.
+type keylessCheck struct {
+	tm root.TrustedMaterial
+	sc *cverify.SigstoreCheck
+	id verify.CertificateIdentity
+}
+
+func newKeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime, ignoreSCT bool) (*keylessCheck, error) {
 	opts := []verify.VerifierOption{verify.WithTransparencyLog(1)}
 	switch {
 	case integratedTime:
@@ -34,13 +59,10 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 	case timestamps == 0:
 		return nil, fmt.Errorf("keyless check: %w", tlog.ErrNeedsTimestamp)
 	}
-	if !ignoreSCT {
-		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
-	}
 	if timestamps > 0 {
 		opts = append(opts, verify.WithSignedTimestamps(timestamps))
 	}
-	v, err := verify.NewVerifier(tm, opts...)
+	sc, err := cverify.NewSigstoreCheck(tm, !ignoreSCT, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -48,16 +70,25 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 	if err != nil {
 		return nil, err
 	}
-	return func(b *sgbundle.Bundle, digest []byte) error {
-		_, err := v.Verify(b, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithCertificateIdentity(id)))
-		if why, ok := cverify.SCTFailure(tm, b, err); ok {
-			return fmt.Errorf("%w: %s: sigstore-go: %w", ErrSCT, why, err)
-		}
-		if err != nil {
-			return fmt.Errorf("sigstore-go: %w", err)
-		}
-		return nil
-	}, nil
+	return &keylessCheck{tm: tm, sc: sc, id: id}, nil
+}
+
+// bundle is the Pipeline.Verify.
+func (k *keylessCheck) bundle(b *sgbundle.Bundle, digest []byte) error {
+	return k.parsed(&bundle.Parsed{Bundle: b}, digest)
+}
+
+// parsed is the Pipeline.verifyParsed: bundle, for a bundle whose log entries were
+// parsed when it was made.
+func (k *keylessCheck) parsed(p *bundle.Parsed, digest []byte) error {
+	_, err := k.sc.Verify(p, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithCertificateIdentity(k.id)))
+	if why, ok := cverify.SCTFailure(k.tm, p.Bundle, err); ok {
+		return fmt.Errorf("%w: %s: sigstore-go: %w", ErrSCT, why, err)
+	}
+	if err != nil {
+		return fmt.Errorf("sigstore-go: %w", err)
+	}
+	return nil
 }
 
 // KeyCheck returns a Pipeline.Verify for key mode: the signature over the digest with

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -34,6 +35,8 @@ type trustCache struct {
 	chains    map[string][][]*x509.Certificate // CA index + leaf DER -> chains verified at some time
 	scts      map[string]struct{}              // leaf DER + issuer DERs -> SCT verified
 	tsaChains map[string][][]*x509.Certificate // TSA index + signer and token certificate DERs -> chains
+	// tsaVerified: SHA-256 of TSA index + token + signature -> the accepted timestamp
+	tsaVerified map[[sha256.Size]byte]root.Timestamp
 }
 
 // maxCacheEntries bounds each map: a run over artifacts signed with many certificates
@@ -48,7 +51,8 @@ func newTrustCache(tm root.TrustedMaterial) *trustCache {
 		return nil
 	}
 	c := &trustCache{tm: tr, cas: tr.FulcioCertificateAuthorities(),
-		chains: map[string][][]*x509.Certificate{}, scts: map[string]struct{}{}, tsaChains: map[string][][]*x509.Certificate{}}
+		chains: map[string][][]*x509.Certificate{}, scts: map[string]struct{}{}, tsaChains: map[string][][]*x509.Certificate{},
+		tsaVerified: map[[sha256.Size]byte]root.Timestamp{}}
 	for i, a := range tr.TimestampingAuthorities() {
 		if sa, ok := a.(*root.SigstoreTimestampingAuthority); ok {
 			a = &cachedTSA{tsa: sa, c: c, idx: i}

@@ -257,7 +257,7 @@ func TestCachedPathRefusesPerBundleFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		uncached, _ := New(p.root, pol)
-		uncached.cache = nil
+		uncached.sg.cache = nil
 		s := Subject{Path: art, Bundle: tc.bundle}
 		got, want := cached.Verify(t.Context(), s), uncached.Verify(t.Context(), s)
 		if got.Verified != (tc.want == ReasonOK) || got.Reason != tc.want {
@@ -267,9 +267,9 @@ func TestCachedPathRefusesPerBundleFaults(t *testing.T) {
 			t.Errorf("%s: cached and uncached differ:\ncached:   %+v\nuncached: %+v", tc.name, got, want)
 		}
 	}
-	if len(cached.cache.chains) != 2 || len(cached.cache.scts) != 1 || len(cached.cache.tsaChains) != 1 {
+	if len(cached.sg.cache.chains) != 2 || len(cached.sg.cache.scts) != 1 || len(cached.sg.cache.tsaChains) != 1 {
 		t.Fatalf("cache holds %d chains, %d SCTs and %d TSA chains, want 2 (both certificates chain), 1 (one good SCT) and 1",
-			len(cached.cache.chains), len(cached.cache.scts), len(cached.cache.tsaChains))
+			len(cached.sg.cache.chains), len(cached.sg.cache.scts), len(cached.sg.cache.tsaChains))
 	}
 }
 
@@ -438,11 +438,11 @@ func TestCachedVerifierAgreesWithUncached(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cached.cache == nil {
+			if cached.sg.cache == nil {
 				t.Fatal("no cache")
 			}
 			uncached, _ := New(tr, p)
-			uncached.cache = nil
+			uncached.sg.cache = nil
 			// Warm the cache with the good bundle's certificate, twice (the second
 			// from the cache).
 			for range 2 {
@@ -466,9 +466,95 @@ func TestCachedVerifierAgreesWithUncached(t *testing.T) {
 				got.Identity != want.Identity || !got.SignedAt.Equal(want.SignedAt) {
 				t.Fatalf("cached:   %+v\nuncached: %+v", got, want)
 			}
-			if len(cached.cache.chains) == 0 {
+			if len(cached.sg.cache.chains) == 0 {
 				t.Fatal("the cache was not used")
 			}
 		})
+	}
+}
+
+// TestTSAVerifiedRefusesOtherInputs: with a token accepted (and kept in tsaVerified),
+// the same token over another signature, the token with one byte changed, and a token
+// of another signature are still refused; the accepted pair is still accepted.
+func TestTSAVerifiedRefusesOtherInputs(t *testing.T) {
+	p := newTestPKI(t, time.Time{})
+	c := newTrustCache(p.root)
+	if len(c.tsas) != 1 {
+		t.Fatalf("%d TSAs, want 1", len(c.tsas))
+	}
+	a := c.tsas[0]
+	stamp := func(sig []byte) []byte {
+		imprint := sha256.Sum256(sig)
+		ts := timestamp.Timestamp{HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: p.now,
+			Policy: asn1.ObjectIdentifier{1, 2, 3}, Certificates: []*x509.Certificate{p.tsaRoot}, AddTSACertificate: true}
+		resp, err := ts.CreateResponseWithOpts(p.tsa, p.tsaKey, crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	sig, other := []byte("signature one"), []byte("signature two")
+	resp := stamp(sig)
+	for range 2 { // the second from tsaVerified
+		if _, err := a.Verify(resp, sig); err != nil {
+			t.Fatalf("good token refused: %v", err)
+		}
+	}
+	if len(c.tsaVerified) != 1 {
+		t.Fatalf("tsaVerified holds %d, want 1", len(c.tsaVerified))
+	}
+	tampered := bytes.Clone(resp)
+	at := bytes.Index(tampered, []byte(p.now.UTC().Format("20060102150405")))
+	if at < 0 {
+		t.Fatal("no genTime in the token")
+	}
+	tampered[at+3]++
+	for name, in := range map[string][2][]byte{
+		"same token, another signature": {resp, other},
+		"token changed after signing":   {tampered, sig},
+		"token of another signature":    {stamp(other), sig},
+	} {
+		if _, err := a.Verify(in[0], in[1]); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if len(c.tsaVerified) != 1 {
+		t.Errorf("tsaVerified holds %d after refusals, want 1 (a refusal is never kept)", len(c.tsaVerified))
+	}
+}
+
+// TestTSAVerifyParsedRefusesOtherSignature: with the TSA chain cached, a token parsed by
+// the caller (tsa.Client) is accepted for its own signature only.
+func TestTSAVerifyParsedRefusesOtherSignature(t *testing.T) {
+	p := newTestPKI(t, time.Time{})
+	c := newTrustCache(p.root)
+	a := c.tsas[0].(*cachedTSA)
+	stamp := func(sig []byte) ([]byte, *timestamp.Timestamp) {
+		imprint := sha256.Sum256(sig)
+		ts := timestamp.Timestamp{HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: p.now,
+			Policy: asn1.ObjectIdentifier{1, 2, 3}, Certificates: []*x509.Certificate{p.tsaRoot}, AddTSACertificate: true}
+		resp, err := ts.CreateResponseWithOpts(p.tsa, p.tsaKey, crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := timestamp.ParseResponse(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, parsed
+	}
+	warm, _ := stamp([]byte("first"))
+	if _, err := a.Verify(warm, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.tsaChains) != 1 {
+		t.Fatalf("%d TSA chains cached, want 1", len(c.tsaChains))
+	}
+	resp, parsed := stamp([]byte("second"))
+	if _, err := a.VerifyParsed(parsed, resp, []byte("other")); err == nil {
+		t.Fatal("token accepted for another signature")
+	}
+	if _, err := a.VerifyParsed(parsed, resp, []byte("second")); err != nil {
+		t.Fatalf("good token refused: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 
@@ -36,14 +37,58 @@ type cachedTSA struct {
 }
 
 func (a *cachedTSA) Verify(signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
-	if t, ok := a.fromCache(signedTimestamp, signatureBytes); ok {
-		return t, nil
+	return a.verify(nil, signedTimestamp, signatureBytes)
+}
+
+// VerifyParsed is Verify for a caller that has just parsed signedTimestamp itself with
+// timestamp.ParseResponse (tsa.Client does, to bind the answer to its request): parsed
+// is that result, unmodified, and the cached path uses it instead of parsing the same
+// bytes again, which would verify the token's CMS signature a second time. Everything
+// else is checked as in Verify; the uncached path ignores parsed.
+func (a *cachedTSA) VerifyParsed(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
+	return a.verify(parsed, signedTimestamp, signatureBytes)
+}
+
+func (a *cachedTSA) verify(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
+	key := a.verifiedKey(signedTimestamp, signatureBytes)
+	a.c.mu.Lock()
+	done, hit := a.c.tsaVerified[key]
+	a.c.mu.Unlock()
+	if hit {
+		return &root.Timestamp{Time: done.Time, URI: done.URI}, nil
 	}
-	t, err := a.tsa.Verify(signedTimestamp, signatureBytes)
-	if err == nil {
+	t, ok := a.fromCache(parsed, signedTimestamp, signatureBytes)
+	if !ok {
+		var err error
+		if t, err = a.tsa.Verify(signedTimestamp, signatureBytes); err != nil {
+			return nil, err
+		}
 		a.remember(signedTimestamp)
 	}
-	return t, err
+	a.c.mu.Lock()
+	if len(a.c.tsaVerified) < maxCacheEntries {
+		a.c.tsaVerified[key] = *t
+	}
+	a.c.mu.Unlock()
+	return t, nil
+}
+
+// verifiedKey names one Verify call: this TSA, the token and the signature it covers,
+// length-prefixed, hashed. SigstoreTimestampingAuthority.Verify is a function of those
+// alone (the chain is checked at the token's time, never the clock's), so a token
+// accepted once for a signature is accepted again with the same result: a signing run
+// checks each TSA answer when it arrives and again in the finished bundle's self-check,
+// and the second is this lookup. A refusal is never kept.
+func (a *cachedTSA) verifiedKey(signedTimestamp, signatureBytes []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(a.idx)))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(signedTimestamp))))
+	h.Write(signedTimestamp)
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(signatureBytes))))
+	h.Write(signatureBytes)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // token is what fromCache and remember read from a timestamp response.
@@ -54,11 +99,16 @@ type token struct {
 	key    string
 }
 
-func (a *cachedTSA) parse(signedTimestamp []byte) (*token, bool) {
+// parse reads signedTimestamp, parsed with timestamp.ParseResponse unless the caller
+// has (parsed: its result on these bytes).
+func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (*token, bool) {
 	if a.tsa.Root == nil {
 		return nil, false
 	}
-	ts, err := timestamp.ParseResponse(signedTimestamp)
+	ts, err := parsed, error(nil)
+	if ts == nil {
+		ts, err = timestamp.ParseResponse(signedTimestamp)
+	}
 	// Only tokens that carry their certificates: for those ParseResponse has verified
 	// the CMS signature, as VerifyTimestampResponse's second p7.Verify would on the same
 	// bytes.
@@ -91,8 +141,8 @@ func (a *cachedTSA) parse(signedTimestamp []byte) (*token, bool) {
 	return &token{ts: ts, signer: signer, certs: p7.Certificates, key: b.String()}, true
 }
 
-func (a *cachedTSA) fromCache(signedTimestamp, signatureBytes []byte) (*root.Timestamp, bool) {
-	tok, ok := a.parse(signedTimestamp)
+func (a *cachedTSA) fromCache(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, bool) {
+	tok, ok := a.parse(parsed, signedTimestamp)
 	if !ok {
 		return nil, false
 	}
@@ -119,7 +169,7 @@ func (a *cachedTSA) fromCache(signedTimestamp, signatureBytes []byte) (*root.Tim
 // verifyTSRWithChain builds them (the TSA's root, its intermediates and the token's
 // certificates, timestamping usage, at the token's time).
 func (a *cachedTSA) remember(signedTimestamp []byte) {
-	tok, ok := a.parse(signedTimestamp)
+	tok, ok := a.parse(nil, signedTimestamp)
 	if !ok {
 		return
 	}

@@ -93,14 +93,8 @@ type Result struct {
 type Verifier struct {
 	policy *Policy
 	tm     root.TrustedMaterial
-	sg     *sgverify.Verifier
+	sg     *SigstoreCheck
 	pb     sgverify.PolicyOption
-	// cache, when the trusted material is a parsed root, serves the chain and SCT
-	// checks of a certificate already verified (cache.go); cached is sigstore-go's
-	// configuration for it, without the SCT check the cache's CA makes itself.
-	cache      *trustCache
-	cachedOpts []sgverify.VerifierOption
-	requireSCT bool
 	// Concurrency bounds parallel verifications; GOMAXPROCS when zero.
 	Concurrency int
 }
@@ -133,13 +127,9 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	// A signing time is needed to check the short-lived certificate: from the log's
 	// integrated time or a TSA, whichever the bundle has.
 	opts = append(opts, sgverify.WithObserverTimestamps(1))
-	cachedOpts := append([]sgverify.VerifierOption{}, opts...)
 	// Every Fulcio certificate needs an SCT from a CT log the trusted root lists, even
 	// when the root lists none (then nothing verifies: ExplainSCT says why).
 	requireSCT := p.Key == nil && !p.InsecureIgnoreSCT
-	if requireSCT {
-		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
-	}
 	var pb sgverify.PolicyOption
 	if p.Key != nil {
 		v, err := keyVerifier(p.Key)
@@ -158,31 +148,71 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 		}
 		pb = sgverify.WithCertificateIdentity(id)
 	}
-	sg, err := sgverify.NewVerifier(tm, opts...)
+	sg, err := NewSigstoreCheck(tm, requireSCT, opts...)
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
-	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb,
-		cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
+	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb}, nil
 }
 
-// sgVerify is sigstore-go's Verify of b, through the trust cache when b is a keyless
+// SigstoreCheck is sigstore-go's Verifier with the trust cache of cache.go when the
+// trusted material is a parsed root: the chain and SCT of a certificate, and the chain
+// of a TSA certificate, already verified are not verified again; everything that
+// depends on the bundle is. It accepts and refuses what sigstore-go's Verifier built
+// with the same options (and WithSignedCertificateTimestamps(1) when requireSCT)
+// accepts and refuses. One SigstoreCheck serves many bundles, concurrently.
+type SigstoreCheck struct {
+	sg *sgverify.Verifier
+	// cache, when the trusted material is a parsed root, serves the chain and SCT
+	// checks of a certificate already verified (cache.go); cachedOpts is sigstore-go's
+	// configuration for it, without the SCT check the cache's CA makes itself.
+	cache      *trustCache
+	cachedOpts []sgverify.VerifierOption
+	requireSCT bool
+}
+
+// NewSigstoreCheck prepares a SigstoreCheck for tm with sigstore-go's options opts
+// (without WithSignedCertificateTimestamps: requireSCT asks for one SCT).
+func NewSigstoreCheck(tm root.TrustedMaterial, requireSCT bool, opts ...sgverify.VerifierOption) (*SigstoreCheck, error) {
+	cachedOpts := append([]sgverify.VerifierOption{}, opts...)
+	if requireSCT {
+		opts = append(append([]sgverify.VerifierOption{}, opts...), sgverify.WithSignedCertificateTimestamps(1))
+	}
+	sg, err := sgverify.NewVerifier(tm, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &SigstoreCheck{sg: sg, cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
+}
+
+// TimestampingAuthorities are the trusted root's TSAs as this check verifies tokens
+// against them: a TSA chain verified once is served from the cache (cachetsa.go). A
+// signing run that checks each TSA answer with these shares the cache with its
+// self-check. Nil when the trusted material is not a parsed root.
+func (c *SigstoreCheck) TimestampingAuthorities() []root.TimestampingAuthority {
+	if c.cache == nil {
+		return nil
+	}
+	return c.cache.tsas
+}
+
+// Verify is sigstore-go's Verify of p, through the trust cache when p is a keyless
 // bundle whose leaf alone is checked against the root's CAs (no intermediates of its
 // own, which sigstore-go adds to a FulcioCertificateAuthority only).
-func (v *Verifier) sgVerify(p *bundle.Parsed, pb sgverify.PolicyBuilder) (*sgverify.VerificationResult, error) {
-	if v.cache == nil && !p.HaveEntries {
-		return v.sg.Verify(p.Bundle, pb)
+func (c *SigstoreCheck) Verify(p *bundle.Parsed, pb sgverify.PolicyBuilder) (*sgverify.VerificationResult, error) {
+	if c.cache == nil && !p.HaveEntries {
+		return c.sg.Verify(p.Bundle, pb)
 	}
 	vc, err := p.VerificationContent()
 	if err != nil {
-		return v.sg.Verify(p.Bundle, pb)
+		return c.sg.Verify(p.Bundle, pb)
 	}
 	entity := &parsedEntity{Bundle: p.Bundle, p: p, vc: vc}
-	if v.cache == nil || vc.Certificate() == nil || len(vc.Intermediates()) > 0 {
-		return v.sg.Verify(entity, pb)
+	if c.cache == nil || vc.Certificate() == nil || len(vc.Intermediates()) > 0 {
+		return c.sg.Verify(entity, pb)
 	}
-	st := &bundleState{requireSCT: v.requireSCT}
-	sg, err := sgverify.NewVerifier(&bundleTrust{TrustedRoot: v.cache.tm, c: v.cache, st: st}, v.cachedOpts...)
+	st := &bundleState{requireSCT: c.requireSCT}
+	sg, err := sgverify.NewVerifier(&bundleTrust{TrustedRoot: c.cache.tm, c: c.cache, st: st}, c.cachedOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +297,7 @@ func (v *Verifier) verifyLoaded(digest []byte, b *sgbundle.Bundle, r *Result) er
 // when they were parsed with it.
 func (v *Verifier) verifyParsed(digest []byte, p *bundle.Parsed, r *Result) error {
 	b := p.Bundle
-	res, err := v.sgVerify(p, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
+	res, err := v.sg.Verify(p, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), v.pb))
 	if err != nil {
 		if isDSSE(b) && strings.Contains(err.Error(), "in statement") {
 			return &Error{ReasonSubject, fmt.Errorf("%s is not a subject of the attested statement: %w", r.Digest, err)}
