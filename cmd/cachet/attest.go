@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
@@ -239,24 +240,25 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 5. Outputs.
+	check := report.Check{Bundle: bundlePath, Artifact: firstOr(paths), PredicateType: predType}
 	if id == nil {
-		return keyAttestOutputs(e, &f, keyID, bundlePath, attDigest, attID, predType, firstOr(paths, "ARTIFACT"), r.LogIndex)
+		check.Key, check.TrustedRoot, check.TLog = true, f.trustedRoot, f.tlogUpload
+		return keyAttestOutputs(e, &f, keyID, check, attDigest, attID, r.LogIndex)
 	}
-	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --bundle %s --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
-		shellQuote(bundlePath), shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(paths, "ARTIFACT")))
+	check.Identity, check.Issuer = id.SAN, id.Issuer
 	if f.push {
-		verifyCmd = fmt.Sprintf("cosign verify-attestation --new-bundle-format --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
-			shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(img.Digest.String()))
+		check.Image = img.Digest.String()
 	}
+	verifyCmd := check.Command()
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(a, "bundle-path", bundlePath, "attestation-digest", attDigest, "certificate-identity", id.SAN,
+		if err := report.SetOutputs(a, "bundle-path", bundlePath, "attestation-digest", attDigest, "certificate-identity", id.SAN,
 			"certificate-oidc-issuer", id.Issuer, "log-index", strconv.FormatInt(r.LogIndex, 10), "verify-command", verifyCmd,
 			"attestation-id", attID); err != nil {
 			return err
 		}
 	}
 	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(attestSummary(subjects, predType, bundlePath, id.SAN, verifyCmd))
+		a.AddStepSummary(report.AttestSummary(subjects, predType, bundlePath, id.SAN, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nattestation digest: %s\n", id.SAN, id.Issuer, attDigest)
 	if attID != "" {

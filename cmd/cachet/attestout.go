@@ -8,22 +8,17 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
 )
 
 // keyAttestOutputs reports a key-mode attestation: key id instead of an identity.
-func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, attID, predType, artifact string, logIndex int64) error {
-	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --key KEY.pub --bundle %s --type %s --trusted-root %s",
-		shellQuote(bundlePath), shellQuote(predType), shellQuote(f.trustedRoot))
-	if !f.tlogUpload {
-		verifyCmd += " --insecure-ignore-tlog"
-	}
-	verifyCmd += " " + shellQuote(artifact)
+func keyAttestOutputs(e *env, f *attestFlags, keyID string, check report.Check, attDigest, attID string, logIndex int64) error {
+	verifyCmd := check.Command()
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(e.action(), "bundle-path", bundlePath, "attestation-digest", attDigest, "key-id", keyID,
+		if err := report.SetOutputs(e.action(), "bundle-path", check.Bundle, "attestation-digest", attDigest, "key-id", keyID,
 			"log-index", strconv.FormatInt(logIndex, 10), "verify-command", verifyCmd, "attestation-id", attID); err != nil {
 			return err
 		}
@@ -34,19 +29,6 @@ func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, attI
 	}
 	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
 	return nil
-}
-
-// attestSummary is the job summary of an attestation: what it is about, by whom, and
-// how to check it.
-func attestSummary(subjects []attest.Subject, predType, bundlePath, san, verifyCmd string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### cachet attest: %s over %d subject(s)\n\nSigned by `%s`; bundle `%s`.\n\n| subject | sha256 |\n| --- | --- |\n",
-		mdEscape(predType), len(subjects), mdEscape(san), mdEscape(bundlePath))
-	for _, s := range subjects {
-		fmt.Fprintf(&b, "| `%s` | `%s` |\n", mdEscape(s.Name), hex.EncodeToString(s.Digest))
-	}
-	fmt.Fprintf(&b, "\nVerify with:\n\n```sh\n%s\n```\n", verifyCmd)
-	return b.String()
 }
 
 // attestPlanHint names the flag a sign.PlanError is about.

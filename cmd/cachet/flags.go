@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cachet-sign/cachet/internal/names"
 	"github.com/cachet-sign/cachet/internal/regfile"
 )
 
@@ -122,15 +123,15 @@ func expandArtifacts(patterns []string, dirs bool, warn io.Writer) ([]string, er
 			st, err := os.Lstat(m)
 			switch {
 			case err != nil:
-				fmt.Fprintf(warn, "skipped %s: %v\n", shown(m), errors.Unwrap(err))
+				fmt.Fprintf(warn, "skipped %s: %v\n", names.Shown(m), errors.Unwrap(err))
 			case st.Mode().IsRegular() && strings.HasSuffix(m, bundleSuffix):
 			case st.Mode().IsRegular(), dirs && st.IsDir():
 				add(m)
 				n++
 			case st.Mode()&fs.ModeSymlink != 0:
-				fmt.Fprintf(warn, "skipped %s: a symbolic link (a glob takes regular files only; name the link itself to use its target)\n", shown(m))
+				fmt.Fprintf(warn, "skipped %s: a symbolic link (a glob takes regular files only; name the link itself to use its target)\n", names.Shown(m))
 			default:
-				fmt.Fprintf(warn, "skipped %s: %s, not a regular file\n", shown(m), regfile.Kind(st.Mode()))
+				fmt.Fprintf(warn, "skipped %s: %s, not a regular file\n", names.Shown(m), regfile.Kind(st.Mode()))
 			}
 		}
 		if n == 0 {

@@ -75,7 +75,7 @@ func main() {
 		select {
 		case code = <-done:
 		case <-time.After(interruptGrace + time.Duration(extraGrace.Load())):
-			code = report(ctx, errors.New("the command did not stop in time; exiting"), e)
+			code = exit(ctx, errors.New("the command did not stop in time; exiting"), e)
 		}
 	}
 	stop()
@@ -247,13 +247,13 @@ func run(ctx context.Context, args []string, e *env) int {
 			return exitUsage
 		}
 	}
-	return report(ctx, dispatch(ctx, args, e, "cachet", commands, ""), e)
+	return exit(ctx, dispatch(ctx, args, e, "cachet", commands, ""), e)
 }
 
-// report is the single exit point: one annotation, one code. A run a signal ended is
+// exit is the single exit point: one annotation, one code. A run a signal ended is
 // reported as interrupted (exit 128 + the signal's number) whatever the command
 // returned: what it did not finish is not a success.
-func report(ctx context.Context, err error, e *env) int {
+func exit(ctx context.Context, err error, e *env) int {
 	var intr *interrupted
 	if errors.As(context.Cause(ctx), &intr) && !(err == nil && stopped.Load()) {
 		if err == nil || errors.Is(err, intr) && err.Error() == intr.Error() {

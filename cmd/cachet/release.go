@@ -17,6 +17,7 @@ import (
 	"github.com/cachet-sign/cachet/internal/gh"
 	"github.com/cachet-sign/cachet/internal/names"
 	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
 )
 
@@ -167,7 +168,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 			if it.existing != nil && !replace {
 				if n := it.existing.Size; n > bundle.MaxSize {
 					it.err = fmt.Errorf("the release's %s is %s, larger than any bundle (%s): not a bundle cachet keeps; pass --replace to replace it",
-						shown(it.existing.Name), regfile.Size(n), regfile.Size(bundle.MaxSize))
+						names.Shown(it.existing.Name), regfile.Size(n), regfile.Size(bundle.MaxSize))
 					return
 				}
 				if _, err := c.Download(ctx, it.existing.ID, it.subject.Bundle, bundle.MaxSize); err != nil {
@@ -186,15 +187,15 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	for _, it := range items {
 		switch {
 		case it.err != nil:
-			failed = append(failed, fmt.Sprintf("%s: %v", shown(it.asset.Name), it.err))
+			failed = append(failed, fmt.Sprintf("%s: %v", names.Shown(it.asset.Name), it.err))
 		case it.existing != nil && !replace:
 			if _, err := p.Existing(it.subject.Bundle, it.subject.Digest); err != nil {
 				failed = append(failed, fmt.Sprintf("%s: the release's %s does not verify for this identity and the asset (%v); pass --replace to replace it",
-					shown(it.asset.Name), shown(it.existing.Name), err))
+					names.Shown(it.asset.Name), names.Shown(it.existing.Name), err))
 				continue
 			}
 			kept++
-			fmt.Fprintf(e.stderr, "kept %s: it verifies\n", shown(it.existing.Name))
+			fmt.Fprintf(e.stderr, "kept %s: it verifies\n", names.Shown(it.existing.Name))
 		default:
 			toSign = append(toSign, it.subject)
 			signItems = append(signItems, it)
@@ -205,9 +206,9 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 		run := f
 		run.resume = false
 		rep := runSubjects(ctx, e, p, toSign, &run, nil)
-		failed = append(failed, rep.failed...)
+		failed = append(failed, rep.Failed...)
 		ok := map[string]bool{}
-		for _, r := range rep.signed {
+		for _, r := range rep.Signed {
 			ok[r.Subject.Bundle] = true
 		}
 		// 5. Upload each new bundle; with --replace, delete the old one first.
@@ -245,7 +246,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	fmt.Fprintf(e.stdout, "release %s of %s: %d bundles uploaded, %d replaced, %d kept, %d failed of %d assets\ncertificate identity: %s\nissuer: %s\n",
 		tag, repo, uploaded, replaced, kept, len(failed), len(arts), id.SAN, id.Issuer)
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(a, "certificate-identity", id.SAN, "certificate-oidc-issuer", id.Issuer,
+		if err := report.SetOutputs(a, "certificate-identity", id.SAN, "certificate-oidc-issuer", id.Issuer,
 			"uploaded", strconv.Itoa(uploaded+replaced), "kept", strconv.Itoa(kept)); err != nil {
 			return err
 		}

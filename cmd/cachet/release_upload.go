@@ -25,7 +25,7 @@ func publishAssets(ctx context.Context, c *gh.Client, tag string, files []string
 		}
 		b := filepath.Base(f)
 		if names.HasControl(b) {
-			return nil, usagef("--upload %s: the name holds a control character; rename the file", shown(f))
+			return nil, usagef("--upload %s: the name holds a control character; rename the file", names.Shown(f))
 		}
 		if prev, dup := byName[b]; dup {
 			return nil, usagef("--upload: %s and %s would be the same asset %s", prev, f, b)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/trust"
 	"github.com/cachet-sign/cachet/verify"
@@ -109,14 +110,6 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	return p, tr, nil
 }
 
-// verifyReport is the JSON report of cachet verify.
-type verifyReport struct {
-	Verified int             `json:"verified"`
-	Failed   int             `json:"failed"`
-	Results  []verify.Result `json:"results"`
-	Policy   *verify.Policy  `json:"policy"`
-}
-
 func cmdVerify(ctx context.Context, args []string, e *env) error {
 	var pf policyFlags
 	var arts listFlag
@@ -185,14 +178,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		reg := &oci.Client{Getenv: e.getenv, InsecureHTTP: insecureRegistry}
 		results = append(results, verify.VerifyImages(ctx, v, images, reg)...)
 	}
-	rep := verifyReport{Results: results, Policy: p}
-	for _, r := range results {
-		if r.Verified {
-			rep.Verified++
-		} else {
-			rep.Failed++
-		}
-	}
+	rep := report.NewVerification(results, p)
 	repJSON, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -208,14 +194,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	if output == "json" {
 		fmt.Fprintln(e.stdout, string(repJSON))
 	} else {
-		for _, r := range results {
-			if r.Verified {
-				fmt.Fprintf(e.stdout, "OK    %s\n", describe(r))
-			} else {
-				fmt.Fprintf(e.stdout, "FAIL  %s: %s\n", r.Name, r.Error)
-			}
-		}
-		fmt.Fprintf(e.stdout, "%d verified, %d failed\n", rep.Verified, rep.Failed)
+		report.WriteText(e.stdout, results)
 	}
 	if e.inActions() {
 		for _, r := range results {
@@ -224,12 +203,12 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 			}
 		}
 		if e.getenv("GITHUB_OUTPUT") != "" {
-			if err := setOutputs(a, "verified", strconv.Itoa(rep.Verified), "failed", strconv.Itoa(rep.Failed), "report", reportPath); err != nil {
+			if err := report.SetOutputs(a, "verified", strconv.Itoa(rep.Verified), "failed", strconv.Itoa(rep.Failed), "report", reportPath); err != nil {
 				return err
 			}
 		}
 		if e.getenv("GITHUB_STEP_SUMMARY") != "" {
-			a.AddStepSummary(verifySummary(results, rep))
+			a.AddStepSummary(report.VerifySummary(results))
 		}
 	}
 	if rep.Failed > 0 {
