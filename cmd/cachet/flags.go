@@ -13,6 +13,7 @@ import (
 
 	"github.com/cachet-sign/cachet/internal/names"
 	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/release"
 )
 
 // listFlag is a repeatable flag.
@@ -124,7 +125,7 @@ func expandArtifacts(patterns []string, dirs bool, warn io.Writer) ([]string, er
 			switch {
 			case err != nil:
 				fmt.Fprintf(warn, "skipped %s: %v\n", names.Shown(m), errors.Unwrap(err))
-			case st.Mode().IsRegular() && strings.HasSuffix(m, bundleSuffix):
+			case st.Mode().IsRegular() && strings.HasSuffix(m, release.BundleSuffix):
 			case st.Mode().IsRegular(), dirs && st.IsDir():
 				add(m)
 				n++
