@@ -33,8 +33,8 @@ type RunConfig struct {
 	// AuditLog, when set, is a file that gets one JSON line per token and refusal.
 	AuditLog string
 	// Addr and MetricsAddr are the listen addresses (metrics off when empty);
-	// Server's MaxRequestSize, RateLimit and RateBurst limit the handler (its Audit,
-	// Metrics and Ready are set here).
+	// Server's MaxRequestSize, RateLimit and RateBurst limit the handler (its Audit
+	// and Metrics are set here, Ready by Serve).
 	Addr, MetricsAddr string
 	Server            ServerOptions
 	Drain, Grace      time.Duration
