@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -184,54 +182,27 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		p, claims, id = kl.Pipeline, kl.Claims, kl.Identity
 	}
 
-	// 3. The statement.
-	if predicate == nil {
-		if predicate, err = attest.SLSAProvenance(sign.ProvenanceRun(claims, f.serverURL)); err != nil {
-			return err
-		}
+	// 3-4. The statement; sign, log, timestamp, verify; write (or push, then write).
+	st := sign.Statement{Subjects: subjects, PredicateType: predType, Predicate: predicate,
+		Claims: claims, ServerURL: f.serverURL, Bundle: bundlePath}
+	if f.push {
+		st.Registry, st.Image = reg, img
 	}
-	stmt, err := attest.Statement(subjects, predType, predicate)
+	r, err := p.AttestStatement(ctx, st)
 	if err != nil {
-		return err
+		return err // a refusal stays sign.ErrRefused
 	}
-
-	// 4. Sign, log, timestamp, verify; write (or push, then write).
-	digests := make([][]byte, len(subjects))
-	for i, s := range subjects {
-		digests[i] = s.Digest
-	}
-	name := subjects[0].Name
-	if len(subjects) > 1 {
-		name = fmt.Sprintf("%d subjects", len(subjects))
-	}
-	att := sign.Attestation{Name: name, Statement: stmt, Subjects: digests, Bundle: bundlePath}
-	if f.push {
-		att.Bundle = "" // pushed first; written only once the registry has it
-	}
-	r := p.Attest(ctx, att)
-	if r.Err != nil {
-		return fmt.Errorf("attest %s: %w", name, r.Err) // a refusal stays sign.ErrRefused
-	}
-	sum := sha256.Sum256(r.BundleJSON)
-	attDigest := "sha256:" + hex.EncodeToString(sum[:])
-	if f.push {
-		h, err := reg.Attach(ctx, img, r.BundleJSON, predType)
-		if err != nil {
-			return fmt.Errorf("%w (nothing attached, no bundle written; the log entry %d stays)", err, r.LogIndex)
-		}
-		attDigest = h.String()
-		if err := writeBundle(bundlePath, r.BundleJSON); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "attested %s -> referrer %s, %s (log index %d)\n", img.Digest, h, bundlePath, r.LogIndex)
+	attDigest := r.Digest
+	if r.Referrer {
+		fmt.Fprintf(e.stderr, "attested %s -> referrer %s, %s (log index %d)\n", img.Digest, r.Digest, bundlePath, r.LogIndex)
 	} else {
-		fmt.Fprintf(e.stderr, "attested %s -> %s (log index %d)\n", name, bundlePath, r.LogIndex)
+		fmt.Fprintf(e.stderr, "attested %s -> %s (log index %d)\n", r.Name, bundlePath, r.LogIndex)
 	}
 	// The bundle is written and valid whatever GitHub answers; a refusal still fails
 	// the step, since the job asked for the attestation to be on GitHub.
 	attID := ""
 	if ghAPI != nil {
-		n, err := ghAPI.PublishAttestation(ctx, r.BundleJSON)
+		n, err := ghAPI.PublishAttestation(ctx, r.Bundle)
 		if err != nil {
 			return fmt.Errorf("bundle %s is written and valid, but not published: %w", bundlePath, err)
 		}

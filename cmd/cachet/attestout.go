@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
@@ -41,11 +40,6 @@ func attestPlanHint(err error) error {
 		}
 	}
 	return usagef("%v", err)
-}
-
-// writeBundle writes verified bundle JSON atomically.
-func writeBundle(path string, data []byte) error {
-	return bundle.WriteBytes(path, data)
 }
 
 func readPredicate(path string) ([]byte, error) {
