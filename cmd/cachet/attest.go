@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
@@ -21,7 +22,7 @@ const maxPredicateSize = 64 << 20
 
 type attestFlags struct {
 	signFlags
-	subjectPaths, subjectDigests  listFlag
+	subjectPaths, subjectDigests  inputs.List
 	subjectName, subjectChecksums string
 	showSummary                   bool
 	predicateType, predicatePath  string

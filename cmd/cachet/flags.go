@@ -7,18 +7,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/release"
 )
-
-// listFlag is a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
 
 // errHelpShown is what a command returns after -h or --help printed its usage on
 // stdout: the run ends there, with exit 0.
@@ -44,41 +36,10 @@ func parseFlags(fs *flag.FlagSet, args []string, e *env) error {
 		e.stderr.Write(out.Bytes())
 		return usagef("%v", perr)
 	}
-	a := e.action()
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
-			return
-		}
-		v := a.GetInput(f.Name)
-		if v == "" {
-			return
-		}
-		if _, repeat := f.Value.(*listFlag); repeat {
-			for _, line := range splitLines(v) {
-				if serr := fs.Set(f.Name, line); serr != nil {
-					err = usagef("input %s: %v", f.Name, serr)
-				}
-			}
-			return
-		}
-		if serr := fs.Set(f.Name, v); serr != nil {
-			err = usagef("input %s: %q: %v", f.Name, v, serr)
-		}
-	})
-	return err
-}
-
-func splitLines(v string) []string {
-	var out []string
-	for _, l := range strings.Split(v, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
+	if err := inputs.Fill(fs, e.action().GetInput); err != nil {
+		return usagef("%v", err)
 	}
-	return out
+	return nil
 }
 
 // expandArtifacts is regfile.Expand with bundles (*.sigstore.json, the previous run's

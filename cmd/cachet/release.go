@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/gh"
+	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/release"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
@@ -26,7 +27,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	var f signFlags
 	var tag, repo, apiURL, uploadURL string
 	var replace bool
-	var upload listFlag
+	var upload inputs.List
 	var rateWait time.Duration
 	fs := flag.NewFlagSet("cachet release", flag.ContinueOnError)
 	f.register(fs, false)

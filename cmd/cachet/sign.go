@@ -161,25 +161,15 @@ func firstOr(s []string) string {
 	return ""
 }
 
-// maxChecksumsFile bounds a checksums file: a million 64-digit lines with long names.
-const maxChecksumsFile = 256 << 20
-
+// readChecksums is sign.ReadChecksumsFile with the flag named.
 func readChecksums(path string) ([]sign.Checksum, error) {
-	fh, err := regfile.Open(path)
-	if err != nil {
+	sums, err := sign.ReadChecksumsFile(path)
+	var ce *sign.ChecksumsFileError
+	switch {
+	case errors.As(err, &ce):
+		return nil, usagef("--checksums %v", err)
+	case err != nil:
 		return nil, usagef("--checksums: %v", err)
-	}
-	defer fh.Close()
-	lr := &io.LimitedReader{R: fh, N: maxChecksumsFile + 1}
-	sums, err := sign.ParseChecksums(lr)
-	if err == nil && lr.N == 0 {
-		return nil, usagef("--checksums %s is larger than %s: not a checksums file", path, regfile.Size(maxChecksumsFile))
-	}
-	if err != nil {
-		return nil, usagef("--checksums %s: %v", path, err)
-	}
-	if len(sums) == 0 {
-		return nil, usagef("--checksums %s lists no artifact", path)
 	}
 	return sums, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/oci"
@@ -112,7 +113,7 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 
 func cmdVerify(ctx context.Context, args []string, e *env) error {
 	var pf policyFlags
-	var arts listFlag
+	var arts inputs.List
 	var bundleDir, output, reportPath string
 	var concurrency int
 	fs := flag.NewFlagSet("cachet verify", flag.ContinueOnError)
@@ -122,7 +123,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&output, "output", "text", "text or json")
 	fs.StringVar(&reportPath, "report", "", "write the JSON report to this file")
 	fs.IntVar(&concurrency, "concurrency", 0, "parallel verifications (default: number of CPUs)")
-	var images listFlag
+	var images inputs.List
 	var insecureRegistry bool
 	fs.Var(&images, "image", "container image REGISTRY/REPO[:TAG|@sha256:HEX] whose attached Sigstore bundles (OCI referrers) to verify (repeatable)")
 	fs.BoolVar(&insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
