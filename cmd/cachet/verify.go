@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/cachet-sign/cachet/internal/inputs"
@@ -179,41 +177,12 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		reg := &oci.Client{Getenv: e.getenv, InsecureHTTP: insecureRegistry}
 		results = append(results, verify.VerifyImages(ctx, v, images, reg)...)
 	}
-	rep := report.NewVerification(results, p)
-	repJSON, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
 	if reportPath == "" && e.inActions() && e.getenv("RUNNER_TEMP") != "" {
 		reportPath = filepath.Join(e.getenv("RUNNER_TEMP"), "cachet-verify-report.json")
 	}
-	if reportPath != "" {
-		if err := os.WriteFile(reportPath, append(repJSON, '\n'), 0o644); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-	}
-	if output == "json" {
-		fmt.Fprintln(e.stdout, string(repJSON))
-	} else {
-		report.WriteText(e.stdout, results)
-	}
+	o := report.VerifyOutputs{JSON: output == "json", ReportPath: reportPath}
 	if e.inActions() {
-		for _, r := range results {
-			if !r.Verified {
-				a.WithFieldsMap(map[string]string{"title": "cachet verify: " + string(r.Reason)}).Errorf("%s: %s", r.Name, r.Error)
-			}
-		}
-		if e.getenv("GITHUB_OUTPUT") != "" {
-			if err := report.SetOutputs(a, "verified", strconv.Itoa(rep.Verified), "failed", strconv.Itoa(rep.Failed), "report", reportPath); err != nil {
-				return err
-			}
-		}
-		if e.getenv("GITHUB_STEP_SUMMARY") != "" {
-			a.AddStepSummary(report.VerifySummary(results))
-		}
+		o.Action, o.StepOutputs, o.StepSummary = a, e.getenv("GITHUB_OUTPUT") != "", e.getenv("GITHUB_STEP_SUMMARY") != ""
 	}
-	if rep.Failed > 0 {
-		return fmt.Errorf("%d of %d artifacts failed verification", rep.Failed, len(results))
-	}
-	return nil
+	return report.NewVerification(results, p).Publish(e.stdout, o)
 }

@@ -1,11 +1,15 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/cachet-sign/cachet/verify"
+	"github.com/sethvargo/go-githubactions"
 )
 
 // Verification is the JSON report of cachet verify (--report, --output json).
@@ -65,4 +69,53 @@ func WriteText(w io.Writer, results []verify.Result) {
 	}
 	verified, failed := Count(results)
 	fmt.Fprintf(w, "%d verified, %d failed\n", verified, failed)
+}
+
+// VerifyOutputs say where a verification's report goes besides stdout.
+type VerifyOutputs struct {
+	JSON       bool   // stdout gets the JSON report; else WriteText's lines
+	ReportPath string // the JSON report is written here too, when set
+	// Action, when set (in Actions), gets an error annotation per failed result, the
+	// step outputs verified, failed and report when StepOutputs, and the job summary
+	// (VerifySummary) when StepSummary.
+	Action                   *githubactions.Action
+	StepOutputs, StepSummary bool
+}
+
+// Publish writes v (the report of results) to stdout and where o says, and is an error
+// naming how many failed when any did: a failure is the step's failure.
+func (v Verification) Publish(stdout io.Writer, o VerifyOutputs) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if o.ReportPath != "" {
+		if err := os.WriteFile(o.ReportPath, append(js, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	if o.JSON {
+		fmt.Fprintln(stdout, string(js))
+	} else {
+		WriteText(stdout, v.Results)
+	}
+	if a := o.Action; a != nil {
+		for _, r := range v.Results {
+			if !r.Verified {
+				a.WithFieldsMap(map[string]string{"title": "cachet verify: " + string(r.Reason)}).Errorf("%s: %s", r.Name, r.Error)
+			}
+		}
+		if o.StepOutputs {
+			if err := SetOutputs(a, "verified", strconv.Itoa(v.Verified), "failed", strconv.Itoa(v.Failed), "report", o.ReportPath); err != nil {
+				return err
+			}
+		}
+		if o.StepSummary {
+			a.AddStepSummary(VerifySummary(v.Results))
+		}
+	}
+	if v.Failed > 0 {
+		return fmt.Errorf("%d of %d artifacts failed verification", v.Failed, len(v.Results))
+	}
+	return nil
 }
