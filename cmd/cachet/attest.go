@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -103,32 +102,13 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	var reg *oci.Client
 	var img *oci.Image
 	if f.push {
-		if len(paths) > 0 || len(f.subjectDigests) > 1 {
-			return usagef("--push-to-registry attests one image: give --subject-name REGISTRY/REPO[:TAG] (and --subject-digest sha256:HEX), no subject-path")
-		}
-		if f.subjectName == "" {
-			return usagef("--push-to-registry needs --subject-name: the image (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX)")
-		}
 		reg = &oci.Client{Getenv: e.getenv, InsecureHTTP: f.insecureRegistry}
-		digest := ""
-		if len(f.subjectDigests) == 1 {
-			digest = f.subjectDigests[0]
-		}
-		var subj string
-		var d []byte
-		img, subj, d, err = reg.ResolveSubject(ctx, f.subjectName, digest)
-		switch {
-		case errors.Is(err, oci.ErrNotRepository):
-			return usagef("--subject-name %q with --subject-digest: %v", f.subjectName, err)
-		case errors.Is(err, oci.ErrNotFound):
-			return usagef("%v", err)
-		case err != nil:
-			return err
+		if img, subjects, err = pl.ImageSubject(ctx, reg, firstOr(f.subjectDigests)); err != nil {
+			return imageHint(err, f.subjectName)
 		}
 		if img.FromTag != "" {
 			fmt.Fprintf(e.stderr, "resolved %s to %s\n", f.subjectName, img.Digest)
 		}
-		subjects = []attest.Subject{{Name: subj, Digest: d}}
 	}
 	if len(subjects) == 0 {
 		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")

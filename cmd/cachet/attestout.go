@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/report"
+	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
 )
 
@@ -40,6 +41,21 @@ func attestPlanHint(err error) error {
 		}
 	}
 	return usagef("%v", err)
+}
+
+// imageHint names the flags an AttestPlan.ImageSubject refusal is about.
+func imageHint(err error, name string) error {
+	switch {
+	case errors.Is(err, sign.ErrOneImage):
+		return usagef("--push-to-registry attests one image: give --subject-name REGISTRY/REPO[:TAG] (and --subject-digest sha256:HEX), no subject-path")
+	case errors.Is(err, sign.ErrNoImage):
+		return usagef("--push-to-registry needs --subject-name: the image (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX)")
+	case errors.Is(err, oci.ErrNotRepository):
+		return usagef("--subject-name %q with --subject-digest: %v", name, err)
+	case errors.Is(err, oci.ErrNotFound):
+		return usagef("%v", err)
+	}
+	return err
 }
 
 func readPredicate(path string) ([]byte, error) {

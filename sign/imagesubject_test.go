@@ -1,0 +1,67 @@
+package sign
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cachet-sign/cachet/oci"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// TestImageSubject: an attestation pushed to a registry is over the one image its
+// name (and digest) resolve to; files, several digests and no name are refused before
+// the registry is asked.
+func TestImageSubject(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(256, 1)
+	ref, _ := name.ParseReference(host + "/o/app:v1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := img.Digest()
+	want, _ := hex.DecodeString(h.Hex)
+	reg := &oci.Client{Keychain: authn.NewMultiKeychain()}
+	one := [][]byte{want}
+	for _, tc := range []struct {
+		name   string
+		pl     AttestPlan
+		digest string
+		err    error
+	}{
+		{name: "by tag", pl: AttestPlan{Name: host + "/o/app:v1"}},
+		{name: "by repository and digest", pl: AttestPlan{Name: host + "/o/app", Digests: one}, digest: h.String()},
+		{name: "a file too", pl: AttestPlan{Name: host + "/o/app:v1", Paths: []string{"f"}}, err: ErrOneImage},
+		{name: "two digests", pl: AttestPlan{Name: host + "/o/app", Digests: [][]byte{want, want}}, digest: h.String(), err: ErrOneImage},
+		{name: "no name", pl: AttestPlan{Digests: one}, digest: h.String(), err: ErrNoImage},
+		{name: "a tag with a digest", pl: AttestPlan{Name: host + "/o/app:v1", Digests: one}, digest: h.String(), err: oci.ErrNotRepository},
+		{name: "not in the registry", pl: AttestPlan{Name: host + "/o/app:missing"}, err: oci.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, subjects, err := tc.pl.ImageSubject(t.Context(), reg, tc.digest)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("err %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Digest.DigestStr() != h.String() || len(subjects) != 1 || subjects[0].Name != host+"/o/app" || !bytes.Equal(subjects[0].Digest, want) {
+				t.Errorf("= %v, %+v; want %s with one subject %s/o/app", got.Digest, subjects, h, host)
+			}
+		})
+	}
+}
