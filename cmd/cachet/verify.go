@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -145,24 +145,19 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		}
 	}
 	// Globs skip bundles, links and special files (expandArtifacts); a named artifact
-	// that exists must be a regular file: a FIFO would block, a device never ends. A
-	// missing one is reported with the results.
+	// that exists must be a regular file (verify.Subjects). A missing one is reported
+	// with the results.
 	paths, err := expandArtifacts(plain, false, e.stderr)
 	if err != nil {
 		return err
 	}
-	for _, p := range paths {
-		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
-			return usagef("artifact %s is %s: only regular files are artifacts", p, regfile.Kind(st.Mode()))
-		}
-	}
-	var subjects []verify.Subject
-	for _, x := range append(paths, digests...) {
-		s, err := verify.ParseSubject(x, "", bundleDir)
-		if err != nil {
-			return usagef("%v (or pass --bundle-dir)", err)
-		}
-		subjects = append(subjects, s)
+	subjects, err := verify.Subjects(paths, digests, bundleDir)
+	var nre *verify.NotRegularError
+	switch {
+	case errors.As(err, &nre):
+		return usagef("%v", err)
+	case err != nil:
+		return usagef("%v (or pass --bundle-dir)", err)
 	}
 	if len(subjects) == 0 && len(images) == 0 {
 		return usagef("nothing to verify: give artifact paths, globs, sha256:HEX=BUNDLE or --image")
