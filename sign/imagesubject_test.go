@@ -4,32 +4,19 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"io"
-	"log"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
+	"github.com/cachet-sign/cachet/internal/ocitest"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestImageSubject: an attestation pushed to a registry is over the one image its
 // name (and digest) resolve to; files, several digests and no name are refused before
 // the registry is asked.
 func TestImageSubject(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	img, _ := random.Image(256, 1)
-	ref, _ := name.ParseReference(host + "/o/app:v1")
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	host := ocitest.Registry(t, false)
+	img := ocitest.Push(t, host+"/o/app:v1")
 	h, _ := img.Digest()
 	want, _ := hex.DecodeString(h.Hex)
 	reg := &oci.Client{Keychain: authn.NewMultiKeychain()}
