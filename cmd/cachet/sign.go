@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
-	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/sign"
@@ -184,21 +183,14 @@ func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	return tok, err
 }
 
-// maxTokenFile bounds an --identity-token @FILE; a GitHub OIDC token is about 1 KiB.
-const maxTokenFile = 64 << 10
-
+// readToken is keyless.Token with the flag named.
 func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
-	if flagVal != "" {
-		if path, ok := strings.CutPrefix(flagVal, "@"); ok {
-			b, err := regfile.ReadFile(path, maxTokenFile)
-			if err != nil {
-				return "", usagef("--identity-token: %v", err)
-			}
-			return strings.TrimSpace(string(b)), nil
-		}
-		return strings.TrimSpace(flagVal), nil
+	tok, err := keyless.Token(ctx, flagVal, &http.Client{Timeout: 30 * time.Second}, e.getenv)
+	var tfe *keyless.TokenFileError
+	if errors.As(err, &tfe) {
+		return "", usagef("--identity-token: %v", tfe.Err)
 	}
-	return keyless.FetchRunnerToken(ctx, &http.Client{Timeout: 30 * time.Second}, e.getenv, keyless.Audience)
+	return tok, err
 }
 
 func openAudit(path string, stderr io.Writer) (io.Writer, func(), error) {
