@@ -85,12 +85,8 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	for _, sd := range f.subjectDigests {
-		d, err := parseSHA256(sd)
-		if err != nil {
-			return usagef("--subject-digest %q: %v", sd, err)
-		}
-		pl.Digests = append(pl.Digests, d)
+	if pl.Digests, err = digestsHint(f.subjectDigests); err != nil {
+		return err
 	}
 	if len(pl.Digests) > 0 && f.subjectName == "" {
 		return usagef("--subject-digest needs --subject-name")

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/report"
@@ -58,22 +55,20 @@ func imageHint(err error, name string) error {
 	return err
 }
 
+// digestsHint is sign.ParseDigests with the flag named.
+func digestsHint(args []string) ([][]byte, error) {
+	ds, err := sign.ParseDigests(args)
+	var de *sign.DigestError
+	if errors.As(err, &de) {
+		return nil, usagef("--subject-digest %q: %v", de.Arg, err)
+	}
+	return ds, err
+}
+
 func readPredicate(path string) ([]byte, error) {
 	b, err := regfile.ReadFile(path, maxPredicateSize)
 	if err != nil {
 		return nil, usagef("--predicate-path: %v", err)
 	}
 	return b, nil
-}
-
-func parseSHA256(s string) ([]byte, error) {
-	h, ok := strings.CutPrefix(s, "sha256:")
-	if !ok {
-		return nil, errors.New("want sha256: and 64 hex digits")
-	}
-	d, err := hex.DecodeString(h)
-	if err != nil || len(d) != sha256.Size {
-		return nil, errors.New("want sha256: and 64 hex digits")
-	}
-	return d, nil
 }

@@ -51,11 +51,11 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	for _, sd := range f.subjectDigests {
-		d, err := parseSHA256(sd)
-		if err != nil {
-			return usagef("--subject-digest %q: %v", sd, err)
-		}
+	digests, err := digestsHint(f.subjectDigests)
+	if err != nil {
+		return err
+	}
+	for _, d := range digests {
 		pl.Digests = append(pl.Digests, sign.Checksum{Name: hex.EncodeToString(d), Digest: d})
 	}
 	subjects, err := planHint(pl)
