@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/httpretry"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
@@ -251,4 +252,30 @@ func scrub(msg, secret string) string {
 		return msg
 	}
 	return strings.ReplaceAll(msg, secret, "[token]")
+}
+
+// MaxTokenFile bounds a token file (Token's @PATH); a GitHub OIDC token is about 1 KiB.
+const MaxTokenFile = 64 << 10
+
+// TokenFileError is a token file (Token's @PATH) that could not be read.
+type TokenFileError struct{ Err error }
+
+func (e *TokenFileError) Error() string { return e.Err.Error() }
+func (e *TokenFileError) Unwrap() error { return e.Err }
+
+// Token is the identity token ref gives: the token itself, or @PATH for the one in a
+// regular file of at most MaxTokenFile bytes, surrounding space trimmed either way;
+// when ref is empty, the one the runner issues for Audience (FetchRunnerToken).
+func Token(ctx context.Context, ref string, client *http.Client, getenv func(string) string) (string, error) {
+	if ref == "" {
+		return FetchRunnerToken(ctx, client, getenv, Audience)
+	}
+	if path, ok := strings.CutPrefix(ref, "@"); ok {
+		b, err := regfile.ReadFile(path, MaxTokenFile)
+		if err != nil {
+			return "", &TokenFileError{err}
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return strings.TrimSpace(ref), nil
 }

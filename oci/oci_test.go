@@ -3,17 +3,12 @@ package oci
 import (
 	"bytes"
 	"errors"
-	"io"
-	"log"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/cachet-sign/cachet/internal/ocitest"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Both ways a registry lists referrers: the OCI 1.1 referrers API, and the fallback tag
@@ -21,14 +16,8 @@ import (
 // which has none).
 func TestAttachAndList(t *testing.T) {
 	for _, api := range []bool{true, false} {
-		srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(api), registry.Logger(log.New(io.Discard, "", 0))))
-		defer srv.Close()
-		host := strings.TrimPrefix(srv.URL, "http://")
-		img, _ := random.Image(256, 1)
-		ref, _ := name.ParseReference(host + "/o/app:v1")
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
+		host := ocitest.Registry(t, api)
+		img := ocitest.Push(t, host+"/o/app:v1")
 		c := &Client{Keychain: authn.NewMultiKeychain()}
 		got, err := c.Resolve(t.Context(), host+"/o/app:v1")
 		if err != nil {
@@ -66,11 +55,7 @@ func TestAttachAndList(t *testing.T) {
 			t.Fatalf("api=%v: first bundle not listed: %+v", api, refs)
 		}
 		// Another image has none.
-		other, _ := random.Image(256, 1)
-		oref, _ := name.ParseReference(host + "/o/app:v2")
-		if err := remote.Write(oref, other); err != nil {
-			t.Fatal(err)
-		}
+		ocitest.Push(t, host+"/o/app:v2")
 		og, err := c.Resolve(t.Context(), host+"/o/app:v2")
 		if err != nil {
 			t.Fatal(err)
@@ -82,9 +67,7 @@ func TestAttachAndList(t *testing.T) {
 }
 
 func TestResolveRefuses(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := ocitest.Registry(t, false)
 	c := &Client{Keychain: authn.NewMultiKeychain()}
 	for _, ref := range []string{host + "/o/app:missing", host + "/o/app@sha256:" + strings.Repeat("a", 64)} {
 		if _, err := c.Resolve(t.Context(), ref); !errors.Is(err, ErrNotFound) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/cachet-sign/cachet/attest"
+	"github.com/cachet-sign/cachet/oci"
 )
 
 // AttestPlan is what one attestation is about: every subject goes in one statement.
@@ -52,6 +53,34 @@ func (pl AttestPlan) Subjects(ctx context.Context) ([]attest.Subject, error) {
 		out = append(out, attest.Subject{Name: pl.Name, Digest: d})
 	}
 	return out, nil
+}
+
+// Refusals of ImageSubject.
+var (
+	// ErrOneImage: an attestation pushed to a registry is over one image, so no file
+	// and at most one digest.
+	ErrOneImage = errors.New("an attestation pushed to a registry is over one image: no files, at most one digest")
+	// ErrNoImage: the image was not named.
+	ErrNoImage = errors.New("an attestation pushed to a registry needs the image's name")
+)
+
+// ImageSubject is the one subject of an attestation pushed to a registry: the image
+// pl.Name names (REGISTRY/REPO[:TAG|@sha256:HEX]), or with digest (sha256:HEX, pl's
+// one digest as the caller was given it) that repository at that digest, resolved by
+// reg (oci.Client.ResolveSubject: a tag once, here). It refuses paths or more than one
+// digest (ErrOneImage) and no name (ErrNoImage) before asking the registry.
+func (pl AttestPlan) ImageSubject(ctx context.Context, reg *oci.Client, digest string) (*oci.Image, []attest.Subject, error) {
+	if len(pl.Paths) > 0 || len(pl.Digests) > 1 {
+		return nil, nil, ErrOneImage
+	}
+	if pl.Name == "" {
+		return nil, nil, ErrNoImage
+	}
+	img, name, d, err := reg.ResolveSubject(ctx, pl.Name, digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, []attest.Subject{{Name: name, Digest: d}}, nil
 }
 
 // AttestBundlePath is where an attestation's bundle goes: given, else beside the first

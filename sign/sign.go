@@ -3,7 +3,8 @@
 // it, assemble the bundle, verify the whole bundle offline against the trusted root and
 // the expected identity, and only then write it atomically. The signer and the
 // verification material (a Fulcio certificate, or a key hint) are the only differences
-// between the modes.
+// between the modes. An AttestPlan names an attestation's subjects: files, checksums
+// and digests, or one image in a registry (ImageSubject).
 //
 // It refuses to write a bundle it could not verify itself: a log answer or a timestamp
 // that does not check out fails the artifact, and nothing is left behind.

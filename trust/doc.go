@@ -24,4 +24,7 @@
 // explicitly, else an imported cache (cachet trust import) unless a repository was
 // named, else the repository; when it is unreachable, verification alone may go on
 // with what it last served, else with the public-good snapshot of package publicgood.
+// A Repository names the TUF repository explicitly, else through CACHET_TUF_URL and
+// CACHET_TUF_ROOT, or the staging instance's; it refuses a root without the URL of the
+// repository it signs.
 package trust

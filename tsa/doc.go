@@ -27,6 +27,10 @@
 // unaudited). It refuses to start with a chain verifiers would refuse (CheckChain). The
 // key is a crypto.Signer, so a hardware key plugs in where LoadSigner's PEM file does.
 //
+// Serve runs an Authority over HTTP and stops it gracefully; Run is the whole process
+// `cachet tsa serve` is (key from a PEM file or a PKCS#11 URI, chain, serial state, audit
+// log, metrics, Serve), configured by a RunConfig.
+//
 // # Serial numbers
 //
 // Serial numbers must never repeat (RFC 3161 section 2.4.2), also across restarts, a

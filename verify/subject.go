@@ -4,9 +4,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cachet-sign/cachet/internal/regfile"
 )
 
 // ErrSubject: an artifact argument that names neither a file nor a digest properly.
@@ -67,4 +70,36 @@ func BundleSubject(arg, bundle string) (Subject, error) {
 		s.Bundle = bundle
 	}
 	return s, nil
+}
+
+// NotRegularError is an artifact that exists but is not a regular file: a FIFO would
+// block a verification, a device never ends.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("artifact %s is %s: only regular files are artifacts", e.Path, regfile.Kind(e.Mode))
+}
+
+// Subjects are the subjects of paths (artifacts on disk, globs already expanded) and
+// digests (sha256:HEX or sha256:HEX=BUNDLE), each with its bundle beside it or in
+// bundleDir (ParseSubject). A path that exists must be a regular file (else a
+// *NotRegularError); a missing one is left for Verify to report with the results.
+func Subjects(paths, digests []string, bundleDir string) ([]Subject, error) {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
+			return nil, &NotRegularError{Path: p, Mode: st.Mode()}
+		}
+	}
+	var subjects []Subject
+	for _, x := range append(append([]string{}, paths...), digests...) {
+		s, err := ParseSubject(x, "", bundleDir)
+		if err != nil {
+			return nil, err
+		}
+		subjects = append(subjects, s)
+	}
+	return subjects, nil
 }

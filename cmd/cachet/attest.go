@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -12,6 +9,8 @@ import (
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/inputs"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
@@ -22,7 +21,7 @@ const maxPredicateSize = 64 << 20
 
 type attestFlags struct {
 	signFlags
-	subjectPaths, subjectDigests  listFlag
+	subjectPaths, subjectDigests  inputs.List
 	subjectName, subjectChecksums string
 	showSummary                   bool
 	predicateType, predicatePath  string
@@ -86,12 +85,8 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	for _, sd := range f.subjectDigests {
-		d, err := parseSHA256(sd)
-		if err != nil {
-			return usagef("--subject-digest %q: %v", sd, err)
-		}
-		pl.Digests = append(pl.Digests, d)
+	if pl.Digests, err = digestsHint(f.subjectDigests); err != nil {
+		return err
 	}
 	if len(pl.Digests) > 0 && f.subjectName == "" {
 		return usagef("--subject-digest needs --subject-name")
@@ -103,32 +98,13 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	var reg *oci.Client
 	var img *oci.Image
 	if f.push {
-		if len(paths) > 0 || len(f.subjectDigests) > 1 {
-			return usagef("--push-to-registry attests one image: give --subject-name REGISTRY/REPO[:TAG] (and --subject-digest sha256:HEX), no subject-path")
-		}
-		if f.subjectName == "" {
-			return usagef("--push-to-registry needs --subject-name: the image (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX)")
-		}
 		reg = &oci.Client{Getenv: e.getenv, InsecureHTTP: f.insecureRegistry}
-		digest := ""
-		if len(f.subjectDigests) == 1 {
-			digest = f.subjectDigests[0]
-		}
-		var subj string
-		var d []byte
-		img, subj, d, err = reg.ResolveSubject(ctx, f.subjectName, digest)
-		switch {
-		case errors.Is(err, oci.ErrNotRepository):
-			return usagef("--subject-name %q with --subject-digest: %v", f.subjectName, err)
-		case errors.Is(err, oci.ErrNotFound):
-			return usagef("%v", err)
-		case err != nil:
-			return err
+		if img, subjects, err = pl.ImageSubject(ctx, reg, firstOr(f.subjectDigests)); err != nil {
+			return imageHint(err, f.subjectName)
 		}
 		if img.FromTag != "" {
 			fmt.Fprintf(e.stderr, "resolved %s to %s\n", f.subjectName, img.Digest)
 		}
-		subjects = []attest.Subject{{Name: subj, Digest: d}}
 	}
 	if len(subjects) == 0 {
 		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")
@@ -183,54 +159,27 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 		p, claims, id = kl.Pipeline, kl.Claims, kl.Identity
 	}
 
-	// 3. The statement.
-	if predicate == nil {
-		if predicate, err = attest.SLSAProvenance(sign.ProvenanceRun(claims, f.serverURL)); err != nil {
-			return err
-		}
+	// 3-4. The statement; sign, log, timestamp, verify; write (or push, then write).
+	st := sign.Statement{Subjects: subjects, PredicateType: predType, Predicate: predicate,
+		Claims: claims, ServerURL: f.serverURL, Bundle: bundlePath}
+	if f.push {
+		st.Registry, st.Image = reg, img
 	}
-	stmt, err := attest.Statement(subjects, predType, predicate)
+	r, err := p.AttestStatement(ctx, st)
 	if err != nil {
-		return err
+		return err // a refusal stays sign.ErrRefused
 	}
-
-	// 4. Sign, log, timestamp, verify; write (or push, then write).
-	digests := make([][]byte, len(subjects))
-	for i, s := range subjects {
-		digests[i] = s.Digest
-	}
-	name := subjects[0].Name
-	if len(subjects) > 1 {
-		name = fmt.Sprintf("%d subjects", len(subjects))
-	}
-	att := sign.Attestation{Name: name, Statement: stmt, Subjects: digests, Bundle: bundlePath}
-	if f.push {
-		att.Bundle = "" // pushed first; written only once the registry has it
-	}
-	r := p.Attest(ctx, att)
-	if r.Err != nil {
-		return fmt.Errorf("attest %s: %w", name, r.Err) // a refusal stays sign.ErrRefused
-	}
-	sum := sha256.Sum256(r.BundleJSON)
-	attDigest := "sha256:" + hex.EncodeToString(sum[:])
-	if f.push {
-		h, err := reg.Attach(ctx, img, r.BundleJSON, predType)
-		if err != nil {
-			return fmt.Errorf("%w (nothing attached, no bundle written; the log entry %d stays)", err, r.LogIndex)
-		}
-		attDigest = h.String()
-		if err := writeBundle(bundlePath, r.BundleJSON); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "attested %s -> referrer %s, %s (log index %d)\n", img.Digest, h, bundlePath, r.LogIndex)
+	attDigest := r.Digest
+	if r.Referrer {
+		fmt.Fprintf(e.stderr, "attested %s -> referrer %s, %s (log index %d)\n", img.Digest, r.Digest, bundlePath, r.LogIndex)
 	} else {
-		fmt.Fprintf(e.stderr, "attested %s -> %s (log index %d)\n", name, bundlePath, r.LogIndex)
+		fmt.Fprintf(e.stderr, "attested %s -> %s (log index %d)\n", r.Name, bundlePath, r.LogIndex)
 	}
 	// The bundle is written and valid whatever GitHub answers; a refusal still fails
 	// the step, since the job asked for the attestation to be on GitHub.
 	attID := ""
 	if ghAPI != nil {
-		n, err := ghAPI.PublishAttestation(ctx, r.BundleJSON)
+		n, err := ghAPI.PublishAttestation(ctx, r.Bundle)
 		if err != nil {
 			return fmt.Errorf("bundle %s is written and valid, but not published: %w", bundlePath, err)
 		}
@@ -239,24 +188,25 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 5. Outputs.
+	check := report.Check{Bundle: bundlePath, Artifact: firstOr(paths), PredicateType: predType}
 	if id == nil {
-		return keyAttestOutputs(e, &f, keyID, bundlePath, attDigest, attID, predType, firstOr(paths, "ARTIFACT"), r.LogIndex)
+		check.Key, check.TrustedRoot, check.TLog = true, f.trustedRoot, f.tlogUpload
+		return keyAttestOutputs(e, &f, keyID, check, attDigest, attID, r.LogIndex)
 	}
-	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --bundle %s --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
-		shellQuote(bundlePath), shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(paths, "ARTIFACT")))
+	check.Identity, check.Issuer = id.SAN, id.Issuer
 	if f.push {
-		verifyCmd = fmt.Sprintf("cosign verify-attestation --new-bundle-format --type %s --certificate-identity %s --certificate-oidc-issuer %s %s",
-			shellQuote(predType), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(img.Digest.String()))
+		check.Image = img.Digest.String()
 	}
+	verifyCmd := check.Command()
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(a, "bundle-path", bundlePath, "attestation-digest", attDigest, "certificate-identity", id.SAN,
+		if err := report.SetOutputs(a, "bundle-path", bundlePath, "attestation-digest", attDigest, "certificate-identity", id.SAN,
 			"certificate-oidc-issuer", id.Issuer, "log-index", strconv.FormatInt(r.LogIndex, 10), "verify-command", verifyCmd,
 			"attestation-id", attID); err != nil {
 			return err
 		}
 	}
 	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(attestSummary(subjects, predType, bundlePath, id.SAN, verifyCmd))
+		a.AddStepSummary(report.AttestSummary(subjects, predType, bundlePath, id.SAN, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nattestation digest: %s\n", id.SAN, id.Issuer, attDigest)
 	if attID != "" {

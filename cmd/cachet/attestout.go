@@ -1,29 +1,21 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
-	"github.com/cachet-sign/cachet/attest"
-	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/report"
+	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
 )
 
 // keyAttestOutputs reports a key-mode attestation: key id instead of an identity.
-func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, attID, predType, artifact string, logIndex int64) error {
-	verifyCmd := fmt.Sprintf("cosign verify-blob-attestation --key KEY.pub --bundle %s --type %s --trusted-root %s",
-		shellQuote(bundlePath), shellQuote(predType), shellQuote(f.trustedRoot))
-	if !f.tlogUpload {
-		verifyCmd += " --insecure-ignore-tlog"
-	}
-	verifyCmd += " " + shellQuote(artifact)
+func keyAttestOutputs(e *env, f *attestFlags, keyID string, check report.Check, attDigest, attID string, logIndex int64) error {
+	verifyCmd := check.Command()
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(e.action(), "bundle-path", bundlePath, "attestation-digest", attDigest, "key-id", keyID,
+		if err := report.SetOutputs(e.action(), "bundle-path", check.Bundle, "attestation-digest", attDigest, "key-id", keyID,
 			"log-index", strconv.FormatInt(logIndex, 10), "verify-command", verifyCmd, "attestation-id", attID); err != nil {
 			return err
 		}
@@ -34,19 +26,6 @@ func keyAttestOutputs(e *env, f *attestFlags, keyID, bundlePath, attDigest, attI
 	}
 	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
 	return nil
-}
-
-// attestSummary is the job summary of an attestation: what it is about, by whom, and
-// how to check it.
-func attestSummary(subjects []attest.Subject, predType, bundlePath, san, verifyCmd string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### cachet attest: %s over %d subject(s)\n\nSigned by `%s`; bundle `%s`.\n\n| subject | sha256 |\n| --- | --- |\n",
-		mdEscape(predType), len(subjects), mdEscape(san), mdEscape(bundlePath))
-	for _, s := range subjects {
-		fmt.Fprintf(&b, "| `%s` | `%s` |\n", mdEscape(s.Name), hex.EncodeToString(s.Digest))
-	}
-	fmt.Fprintf(&b, "\nVerify with:\n\n```sh\n%s\n```\n", verifyCmd)
-	return b.String()
 }
 
 // attestPlanHint names the flag a sign.PlanError is about.
@@ -61,9 +40,29 @@ func attestPlanHint(err error) error {
 	return usagef("%v", err)
 }
 
-// writeBundle writes verified bundle JSON atomically.
-func writeBundle(path string, data []byte) error {
-	return bundle.WriteBytes(path, data)
+// imageHint names the flags an AttestPlan.ImageSubject refusal is about.
+func imageHint(err error, name string) error {
+	switch {
+	case errors.Is(err, sign.ErrOneImage):
+		return usagef("--push-to-registry attests one image: give --subject-name REGISTRY/REPO[:TAG] (and --subject-digest sha256:HEX), no subject-path")
+	case errors.Is(err, sign.ErrNoImage):
+		return usagef("--push-to-registry needs --subject-name: the image (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX)")
+	case errors.Is(err, oci.ErrNotRepository):
+		return usagef("--subject-name %q with --subject-digest: %v", name, err)
+	case errors.Is(err, oci.ErrNotFound):
+		return usagef("%v", err)
+	}
+	return err
+}
+
+// digestsHint is sign.ParseDigests with the flag named.
+func digestsHint(args []string) ([][]byte, error) {
+	ds, err := sign.ParseDigests(args)
+	var de *sign.DigestError
+	if errors.As(err, &de) {
+		return nil, usagef("--subject-digest %q: %v", de.Arg, err)
+	}
+	return ds, err
 }
 
 func readPredicate(path string) ([]byte, error) {
@@ -72,16 +71,4 @@ func readPredicate(path string) ([]byte, error) {
 		return nil, usagef("--predicate-path: %v", err)
 	}
 	return b, nil
-}
-
-func parseSHA256(s string) ([]byte, error) {
-	h, ok := strings.CutPrefix(s, "sha256:")
-	if !ok {
-		return nil, errors.New("want sha256: and 64 hex digits")
-	}
-	d, err := hex.DecodeString(h)
-	if err != nil || len(d) != sha256.Size {
-		return nil, errors.New("want sha256: and 64 hex digits")
-	}
-	return d, nil
 }

@@ -17,13 +17,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/interrupt"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/sethvargo/go-githubactions"
 )
@@ -59,7 +58,7 @@ func (u *usageError) Error() string { return u.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
-	ctx, stop := notifyInterrupt(context.Background())
+	ctx, stop := interrupt.Notify(context.Background())
 	e := &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
 	stopProfile := startProfile(os.Getenv("CACHET_CPU_PROFILE"))
 	done := make(chan int, 1)
@@ -75,7 +74,7 @@ func main() {
 		select {
 		case code = <-done:
 		case <-time.After(interruptGrace + time.Duration(extraGrace.Load())):
-			code = report(ctx, errors.New("the command did not stop in time; exiting"), e)
+			code = exit(ctx, errors.New("the command did not stop in time; exiting"), e)
 		}
 	}
 	stop()
@@ -116,48 +115,6 @@ func stopGrace(d time.Duration) { extraGrace.Store(int64(d)) }
 
 // stoppedCleanly says the command ended as asked by the signal: exit 0, not 128+n.
 func stoppedCleanly() { stopped.Store(true) }
-
-// interrupted is the cause of the run's context when a signal ended it.
-type interrupted struct{ sig os.Signal }
-
-func (i *interrupted) Error() string { return "interrupted (" + signalName(i.sig) + ")" }
-
-func signalName(s os.Signal) string {
-	switch s {
-	case os.Interrupt:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	}
-	return s.String()
-}
-
-// exitCode is the shell's convention for a process ended by signal s: 128 + its number.
-func (i *interrupted) exitCode() int {
-	if n, ok := i.sig.(syscall.Signal); ok {
-		return 128 + int(n)
-	}
-	return exitFailure
-}
-
-// notifyInterrupt is signal.NotifyContext with the signal kept as the context's cause
-// (an *interrupted), so the exit message can name it.
-func notifyInterrupt(parent context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(parent)
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		select {
-		case s := <-ch:
-			cancel(&interrupted{s})
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(ch)
-		cancel(nil)
-	}
-}
 
 // command is one entry of a command table: the top-level commands, or a command's
 // subcommands (sub). run gets the arguments after the command's name.
@@ -247,14 +204,14 @@ func run(ctx context.Context, args []string, e *env) int {
 			return exitUsage
 		}
 	}
-	return report(ctx, dispatch(ctx, args, e, "cachet", commands, ""), e)
+	return exit(ctx, dispatch(ctx, args, e, "cachet", commands, ""), e)
 }
 
-// report is the single exit point: one annotation, one code. A run a signal ended is
+// exit is the single exit point: one annotation, one code. A run a signal ended is
 // reported as interrupted (exit 128 + the signal's number) whatever the command
 // returned: what it did not finish is not a success.
-func report(ctx context.Context, err error, e *env) int {
-	var intr *interrupted
+func exit(ctx context.Context, err error, e *env) int {
+	var intr *interrupt.Signal
 	if errors.As(context.Cause(ctx), &intr) && !(err == nil && stopped.Load()) {
 		if err == nil || errors.Is(err, intr) && err.Error() == intr.Error() {
 			err = errors.New(intr.Error())
@@ -268,7 +225,7 @@ func report(ctx context.Context, err error, e *env) int {
 	var ue *usageError
 	switch {
 	case intr != nil:
-		code = intr.exitCode()
+		code = intr.ExitCode()
 	case errors.As(err, &ue):
 		code = exitUsage
 	case errors.Is(err, sign.ErrRefused): // every decision not to sign, whichever package made it

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cachet-sign/cachet/internal/report"
 )
 
 // TestMain lets a test run this binary as cachet itself (CACHET_TEST_MAIN=1), so
@@ -107,7 +109,7 @@ func TestVerifyGlobTakesRegularFilesOnly(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
-	var rep verifyReport
+	var rep report.Verification
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -5,23 +5,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/gh"
-	"github.com/cachet-sign/cachet/internal/names"
-	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/inputs"
+	"github.com/cachet-sign/cachet/internal/release"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
 )
-
-// bundleSuffix names a bundle asset: <asset>.sigstore.json, next to its asset.
-const bundleSuffix = ".sigstore.json"
 
 // cmdRelease signs a GitHub release's assets: it downloads them (streamed to a
 // temporary directory, hashed on the way), signs them in one run with one certificate,
@@ -33,7 +27,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	var f signFlags
 	var tag, repo, apiURL, uploadURL string
 	var replace bool
-	var upload listFlag
+	var upload inputs.List
 	var rateWait time.Duration
 	fs := flag.NewFlagSet("cachet release", flag.ContinueOnError)
 	f.register(fs, false)
@@ -81,34 +75,27 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 			}
 			files = append(files, m...)
 		}
-		if _, err := publishAssets(ctx, c, tag, files); err != nil {
+		_, err := release.Publish(ctx, c, tag, files)
+		var fe *release.FileError
+		switch {
+		case errors.As(err, &fe):
+			return usagef("--upload %v", err)
+		case errors.Is(err, release.ErrSameAsset):
+			return usagef("--upload: %v", err)
+		case err != nil:
 			return err
 		}
 	}
 
 	// 1. The release and its assets (every page).
-	rel, err := c.Release(ctx, tag)
-	if errors.Is(err, gh.ErrReleaseNotFound) {
+	rel, err := release.Open(ctx, c, tag)
+	switch {
+	case errors.Is(err, gh.ErrReleaseNotFound):
 		return usagef("release %q not found in %s (GitHub answered 404): check --tag and --repo, and that the token can read the repository", tag, repo)
-	}
-	if err != nil {
-		return err
-	}
-	assets, err := c.Assets(ctx, rel)
-	if err != nil {
-		return err
-	}
-	bundles := map[string]gh.Asset{}
-	var arts []gh.Asset
-	for _, as := range assets {
-		if strings.HasSuffix(as.Name, bundleSuffix) {
-			bundles[as.Name] = as
-		} else {
-			arts = append(arts, as)
-		}
-	}
-	if len(arts) == 0 {
+	case errors.Is(err, release.ErrNoAssets):
 		return usagef("release %s of %s has no asset to sign", tag, repo)
+	case err != nil:
+		return err
 	}
 
 	// 2. One certificate for the run (checks the identity before any download).
@@ -123,136 +110,29 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 
-	// 3. Download every asset (and, unless --replace, its bundle), hashing on the way.
-	tmp, err := os.MkdirTemp("", "cachet-release-")
+	// 3-5. Download, keep what verifies, sign the rest in one run, upload.
+	res, err := rel.Sign(ctx, c, release.Options{
+		Replace: replace, Parallel: f.parallel, ReplaceHint: "pass --replace to replace it", Log: e.stderr,
+		Keep: func(path string, digest []byte) error {
+			_, err := p.Existing(path, digest)
+			return err
+		},
+		Sign: func(ctx context.Context, subjects []sign.Subject) *sign.Report {
+			run := f
+			run.resume = false // what is signed here was not kept: sign it again
+			return runSubjects(ctx, e, p, subjects, &run, nil)
+		},
+	})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	type item struct {
-		asset    gh.Asset
-		existing *gh.Asset
-		subject  sign.Subject
-		err      error
-	}
-	items := make([]*item, len(arts))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, min(f.parallel, 4))
-	for i, as := range arts {
-		it := &item{asset: as}
-		if b, ok := bundles[as.Name+bundleSuffix]; ok {
-			it.existing = &b
-		}
-		items[i] = it
-		dir := filepath.Join(tmp, strconv.Itoa(i))
-		it.subject = sign.Subject{Name: as.Name, Path: filepath.Join(dir, filepath.Base(as.Name)),
-			Bundle: filepath.Join(dir, filepath.Base(as.Name)+bundleSuffix)}
-		if names.HasControl(as.Name) {
-			it.err = errors.New("the asset's name holds a control character; a line break would split the bundle-paths output and could inject workflow commands into the log: rename the asset")
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				it.err = err
-				return
-			}
-			d, err := c.Download(ctx, as.ID, it.subject.Path, 0)
-			if err != nil {
-				it.err = fmt.Errorf("download: %w", err)
-				return
-			}
-			it.subject.Digest = d
-			if it.existing != nil && !replace {
-				if n := it.existing.Size; n > bundle.MaxSize {
-					it.err = fmt.Errorf("the release's %s is %s, larger than any bundle (%s): not a bundle cachet keeps; pass --replace to replace it",
-						shown(it.existing.Name), regfile.Size(n), regfile.Size(bundle.MaxSize))
-					return
-				}
-				if _, err := c.Download(ctx, it.existing.ID, it.subject.Bundle, bundle.MaxSize); err != nil {
-					it.err = fmt.Errorf("download %s: %w", it.existing.Name, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-
-	// 4. Keep what verifies; sign the rest in one run.
-	var failed, lines []string
-	var toSign []sign.Subject
-	var signItems []*item
-	kept := 0
-	for _, it := range items {
-		switch {
-		case it.err != nil:
-			failed = append(failed, fmt.Sprintf("%s: %v", shown(it.asset.Name), it.err))
-		case it.existing != nil && !replace:
-			if _, err := p.Existing(it.subject.Bundle, it.subject.Digest); err != nil {
-				failed = append(failed, fmt.Sprintf("%s: the release's %s does not verify for this identity and the asset (%v); pass --replace to replace it",
-					shown(it.asset.Name), shown(it.existing.Name), err))
-				continue
-			}
-			kept++
-			fmt.Fprintf(e.stderr, "kept %s: it verifies\n", shown(it.existing.Name))
-		default:
-			toSign = append(toSign, it.subject)
-			signItems = append(signItems, it)
-		}
-	}
-	uploaded, replaced := 0, 0
-	if len(toSign) > 0 {
-		run := f
-		run.resume = false
-		rep := runSubjects(ctx, e, p, toSign, &run, nil)
-		failed = append(failed, rep.failed...)
-		ok := map[string]bool{}
-		for _, r := range rep.signed {
-			ok[r.Subject.Bundle] = true
-		}
-		// 5. Upload each new bundle; with --replace, delete the old one first.
-		for _, it := range signItems {
-			if !ok[it.subject.Bundle] {
-				continue
-			}
-			bname := it.asset.Name + bundleSuffix
-			if it.existing != nil {
-				if err := c.DeleteAsset(ctx, *it.existing); err != nil {
-					failed = append(failed, fmt.Sprintf("%s: delete the old %s: %v", it.asset.Name, bname, err))
-					continue
-				}
-			}
-			_, err := c.Upload(ctx, rel, bname, it.subject.Bundle, "application/json")
-			if errors.Is(err, gh.ErrAssetExists) {
-				err = fmt.Errorf("%w (an asset named %s appeared meanwhile; run again to check it)", err, bname)
-			}
-			if err != nil {
-				failed = append(failed, fmt.Sprintf("%s: upload %s: %v", it.asset.Name, bname, err))
-				continue
-			}
-			if it.existing != nil {
-				replaced++
-				lines = append(lines, "replaced "+bname)
-			} else {
-				uploaded++
-				lines = append(lines, "uploaded "+bname)
-			}
-		}
-	}
-	for _, l := range lines {
-		fmt.Fprintln(e.stderr, l)
-	}
 	fmt.Fprintf(e.stdout, "release %s of %s: %d bundles uploaded, %d replaced, %d kept, %d failed of %d assets\ncertificate identity: %s\nissuer: %s\n",
-		tag, repo, uploaded, replaced, kept, len(failed), len(arts), id.SAN, id.Issuer)
+		tag, repo, res.Uploaded, res.Replaced, res.Kept, len(res.Failed), res.Assets, id.SAN, id.Issuer)
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(a, "certificate-identity", id.SAN, "certificate-oidc-issuer", id.Issuer,
-			"uploaded", strconv.Itoa(uploaded+replaced), "kept", strconv.Itoa(kept)); err != nil {
+		if err := report.SetOutputs(a, "certificate-identity", id.SAN, "certificate-oidc-issuer", id.Issuer,
+			"uploaded", strconv.Itoa(res.Uploaded+res.Replaced), "kept", strconv.Itoa(res.Kept)); err != nil {
 			return err
 		}
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d release assets have no valid bundle (the others' are valid):\n  %s",
-			len(failed), len(arts), strings.Join(failed, "\n  "))
-	}
-	return nil
+	return res.Err()
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
-	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -51,11 +51,11 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	for _, sd := range f.subjectDigests {
-		d, err := parseSHA256(sd)
-		if err != nil {
-			return usagef("--subject-digest %q: %v", sd, err)
-		}
+	digests, err := digestsHint(f.subjectDigests)
+	if err != nil {
+		return err
+	}
+	for _, d := range digests {
 		pl.Digests = append(pl.Digests, sign.Checksum{Name: hex.EncodeToString(d), Digest: d})
 	}
 	subjects, err := planHint(pl)
@@ -86,19 +86,18 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	rep := runSubjects(ctx, e, p, subjects, &f, nil)
 
 	// 5. Outputs.
-	verifyCmd := fmt.Sprintf("cosign verify-blob --bundle %s --certificate-identity %s --certificate-oidc-issuer %s %s",
-		shellQuote(firstOr(rep.bundles, "ARTIFACT.sigstore.json")), shellQuote(id.SAN), shellQuote(id.Issuer), shellQuote(firstOr(rep.artifacts, "ARTIFACT")))
+	verifyCmd := report.Check{Bundle: firstOr(rep.Bundles), Artifact: firstOr(rep.Artifacts), Identity: id.SAN, Issuer: id.Issuer}.Command()
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(a, "bundle-paths", strings.Join(rep.bundles, "\n"), "certificate-identity", id.SAN,
-			"certificate-oidc-issuer", id.Issuer, "log-index", strings.Join(rep.indexes, "\n"), "verify-command", verifyCmd); err != nil {
+		if err := report.SetOutputs(a, "bundle-paths", strings.Join(rep.Bundles, "\n"), "certificate-identity", id.SAN,
+			"certificate-oidc-issuer", id.Issuer, "log-index", strings.Join(rep.Indexes, "\n"), "verify-command", verifyCmd); err != nil {
 			return err
 		}
 	}
 	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(signSummary(rep.signed, rep.failed, id.SAN, id.Issuer, verifyCmd))
+		a.AddStepSummary(report.SignSummary(rep.Signed, rep.Failed, id.SAN, id.Issuer, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
-	return rep.err(len(subjects))
+	return rep.Err()
 }
 
 // keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
@@ -153,39 +152,23 @@ func planHint(pl sign.Plan) ([]sign.Subject, error) {
 var planFlags = map[string]string{"bundle path": "--bundle", "output directory": "--output-dir",
 	"checksums": "--checksums", "checksums entry": "--checksums entry"}
 
-func firstOr(s []string, def string) string {
+// firstOr is s's first element, else "" (report.Check's default).
+func firstOr(s []string) string {
 	if len(s) > 0 {
 		return s[0]
 	}
-	return def
+	return ""
 }
 
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// maxChecksumsFile bounds a checksums file: a million 64-digit lines with long names.
-const maxChecksumsFile = 256 << 20
-
+// readChecksums is sign.ReadChecksumsFile with the flag named.
 func readChecksums(path string) ([]sign.Checksum, error) {
-	fh, err := regfile.Open(path)
-	if err != nil {
+	sums, err := sign.ReadChecksumsFile(path)
+	var ce *sign.ChecksumsFileError
+	switch {
+	case errors.As(err, &ce):
+		return nil, usagef("--checksums %v", err)
+	case err != nil:
 		return nil, usagef("--checksums: %v", err)
-	}
-	defer fh.Close()
-	lr := &io.LimitedReader{R: fh, N: maxChecksumsFile + 1}
-	sums, err := sign.ParseChecksums(lr)
-	if err == nil && lr.N == 0 {
-		return nil, usagef("--checksums %s is larger than %s: not a checksums file", path, regfile.Size(maxChecksumsFile))
-	}
-	if err != nil {
-		return nil, usagef("--checksums %s: %v", path, err)
-	}
-	if len(sums) == 0 {
-		return nil, usagef("--checksums %s lists no artifact", path)
 	}
 	return sums, nil
 }
@@ -200,21 +183,14 @@ func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	return tok, err
 }
 
-// maxTokenFile bounds an --identity-token @FILE; a GitHub OIDC token is about 1 KiB.
-const maxTokenFile = 64 << 10
-
+// readToken is keyless.Token with the flag named.
 func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
-	if flagVal != "" {
-		if path, ok := strings.CutPrefix(flagVal, "@"); ok {
-			b, err := regfile.ReadFile(path, maxTokenFile)
-			if err != nil {
-				return "", usagef("--identity-token: %v", err)
-			}
-			return strings.TrimSpace(string(b)), nil
-		}
-		return strings.TrimSpace(flagVal), nil
+	tok, err := keyless.Token(ctx, flagVal, &http.Client{Timeout: 30 * time.Second}, e.getenv)
+	var tfe *keyless.TokenFileError
+	if errors.As(err, &tfe) {
+		return "", usagef("--identity-token: %v", tfe.Err)
 	}
-	return keyless.FetchRunnerToken(ctx, &http.Client{Timeout: 30 * time.Second}, e.getenv, keyless.Audience)
+	return tok, err
 }
 
 func openAudit(path string, stderr io.Writer) (io.Writer, func(), error) {
@@ -226,22 +202,6 @@ func openAudit(path string, stderr io.Writer) (io.Writer, func(), error) {
 		return nil, nil, usagef("--audit-log: %v", err)
 	}
 	return f, func() { f.Close() }, nil
-}
-
-func signSummary(signed []sign.Result, failed []string, san, issuer, verifyCmd string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### cachet sign: %d signed, %d failed\n\nIdentity `%s`, issuer `%s`\n\n", len(signed), len(failed), mdEscape(san), mdEscape(issuer))
-	if len(signed) > 0 {
-		b.WriteString("| artifact | sha256 | bundle | log index |\n| --- | --- | --- | --- |\n")
-		for _, r := range signed {
-			fmt.Fprintf(&b, "| `%s` | `%x` | `%s` | %d |\n", mdEscape(r.Subject.Name), r.Digest, mdEscape(r.Subject.Bundle), r.LogIndex)
-		}
-	}
-	for _, f := range failed {
-		fmt.Fprintf(&b, "\n❌ %s\n", mdEscape(f))
-	}
-	fmt.Fprintf(&b, "\nVerify:\n\n```sh\n%s\n```\n", verifyCmd)
-	return b.String()
 }
 
 // fileExists is true for a regular file at p.

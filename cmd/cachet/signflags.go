@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
@@ -18,7 +19,7 @@ import (
 type signFlags struct {
 	fulcioURL, rekorURL, issuer, serverURL, identityToken string
 	rekorVersion                                          uint
-	tsaURLs, artifacts                                    listFlag
+	tsaURLs, artifacts                                    inputs.List
 	bundle, outputDir, trustedRoot, auditLog              string
 	expRepo, expRef, expWorkflow, allowedEvents           string
 	allowSelfHosted, ignoreSCT                            bool
@@ -28,7 +29,7 @@ type signFlags struct {
 	tlogUpload                         bool
 	// Many subjects.
 	checksums, progress string
-	subjectDigests      listFlag
+	subjectDigests      inputs.List
 	parallel            int
 	resume, showSummary bool
 	// Services from a signing config v0.2 (flags given explicitly win).

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
@@ -25,28 +26,23 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 	defer kp.Key.Close()
 	p, k := kp.Pipeline, kp.Key
 	rep := runSubjects(ctx, e, p, subjects, f, func(err error) bool { return errors.Is(err, policy.ErrRefused) })
-	bundles, indexes, signed := rep.bundles, rep.indexes, rep.signed
 
 	pubPEM, err := k.PublicPEM()
 	if err != nil {
 		return err
 	}
-	verifyCmd := fmt.Sprintf("cosign verify-blob --key KEY.pub --bundle %s --trusted-root %s", shellQuote(firstOr(bundles, "ARTIFACT.sigstore.json")), shellQuote(f.trustedRoot))
-	if !f.tlogUpload {
-		verifyCmd += " --insecure-ignore-tlog"
-	}
-	verifyCmd += " " + shellQuote(firstOr(rep.artifacts, "ARTIFACT"))
+	verifyCmd := report.Check{Key: true, Bundle: firstOr(rep.Bundles), Artifact: firstOr(rep.Artifacts), TrustedRoot: f.trustedRoot, TLog: f.tlogUpload}.Command()
 	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := setOutputs(a, "bundle-paths", strings.Join(bundles, "\n"), "key-id", k.ID, "public-key", string(pubPEM),
-			"log-index", strings.Join(indexes, "\n"), "verify-command", verifyCmd); err != nil {
+		if err := report.SetOutputs(a, "bundle-paths", strings.Join(rep.Bundles, "\n"), "key-id", k.ID, "public-key", string(pubPEM),
+			"log-index", strings.Join(rep.Indexes, "\n"), "verify-command", verifyCmd); err != nil {
 			return err
 		}
 	}
 	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(keySummary(signed, append(append([]string{}, rep.refused...), rep.failed...), f.tenant, k.ID, verifyCmd))
+		a.AddStepSummary(report.KeySummary(rep.Signed, rep.NotSigned(), f.tenant, k.ID, verifyCmd))
 	}
 	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nverify with: %s\n", k.ID, f.tenant, verifyCmd)
-	return rep.err(len(subjects))
+	return rep.Err()
 }
 
 // keyPipeline sets up key mode for sign and attest (sign.NewKeyMode): the job's
@@ -75,20 +71,4 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 		return nil, fmt.Errorf("--%w", err)
 	}
 	return km, err
-}
-
-func keySummary(signed []sign.Result, notSigned []string, tenant, keyID, verifyCmd string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### cachet sign (key mode): %d signed, %d not signed\n\nTenant `%s`, key `%s`\n\n", len(signed), len(notSigned), mdEscape(tenant), mdEscape(keyID))
-	if len(signed) > 0 {
-		b.WriteString("| artifact | sha256 | bundle |\n| --- | --- | --- |\n")
-		for _, r := range signed {
-			fmt.Fprintf(&b, "| `%s` | `%x` | `%s` |\n", mdEscape(r.Subject.Name), r.Digest, mdEscape(r.Subject.Bundle))
-		}
-	}
-	for _, n := range notSigned {
-		fmt.Fprintf(&b, "\n❌ %s\n", mdEscape(n))
-	}
-	fmt.Fprintf(&b, "\nVerify:\n\n```sh\n%s\n```\n", verifyCmd)
-	return b.String()
 }

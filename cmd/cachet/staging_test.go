@@ -14,7 +14,7 @@ import (
 // cache and of $CACHET_TUF_URL; with --tuf-url or --tuf-root it is a usage error.
 func TestStagingSelectsTheStagingRepository(t *testing.T) {
 	e := &env{getenv: func(k string) string {
-		if k == tufURLEnv {
+		if k == trust.URLEnv {
 			return "https://tuf.example.com"
 		}
 		return ""

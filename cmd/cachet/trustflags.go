@@ -4,8 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"os"
 	"time"
 
 	"github.com/cachet-sign/cachet/trust"
@@ -19,57 +17,41 @@ type tufFlags struct {
 	staging   bool // the Sigstore staging instance's repository (verify, verify-bundle)
 }
 
-// Environment variables standing in for --tuf-url and --tuf-root.
-const (
-	tufURLEnv  = "CACHET_TUF_URL"
-	tufRootEnv = "CACHET_TUF_ROOT"
-)
-
 func (t *tufFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.url, "tuf-url", "", "TUF repository publishing trusted_root.json and signing_config.v0.2.json, used without --trusted-root; default $"+tufURLEnv+", else "+trust.PublicGoodRepository)
-	fs.StringVar(&t.root, "tuf-root", "", "initial root.json of that TUF repository (a private Sigstore), distributed out of band; default $"+tufRootEnv+", else sigstore-go's embedded public-good TUF root")
+	fs.StringVar(&t.url, "tuf-url", "", "TUF repository publishing trusted_root.json and signing_config.v0.2.json, used without --trusted-root; default $"+trust.URLEnv+", else "+trust.PublicGoodRepository)
+	fs.StringVar(&t.root, "tuf-root", "", "initial root.json of that TUF repository (a private Sigstore), distributed out of band; default $"+trust.RootEnv+", else sigstore-go's embedded public-good TUF root")
+}
+
+func (t *tufFlags) repository() trust.Repository {
+	return trust.Repository{URL: t.url, RootPath: t.root, Staging: t.staging}
 }
 
 // names are the repository URL and root file the flags or their environment
-// variables give.
+// variables give (trust.Repository.Names).
 func (t *tufFlags) names(e *env) (url, rootPath string, err error) {
-	url, rootPath = t.url, t.root
-	if url == "" {
-		url = e.getenv(tufURLEnv)
-	}
-	if rootPath == "" {
-		rootPath = e.getenv(tufRootEnv)
-	}
-	if rootPath != "" && url == "" {
-		return "", "", usagef("--tuf-root (%s) needs --tuf-url (%s): the repository that root signs", tufRootEnv, tufURLEnv)
-	}
-	return url, rootPath, nil
+	url, rootPath, err = t.repository().Names(e.getenv)
+	return url, rootPath, tufHint(err)
 }
 
-// options are the repository the flags (or their environment variables) name; named
-// says whether a flag (or action input) named one, which puts it before an imported
-// trust cache; the environment variables are only defaults.
-func (t *tufFlags) options(e *env) (o trust.RefreshOptions, named bool, err error) {
-	if t.staging {
-		if t.url != "" || t.root != "" {
-			return o, false, usagef("--staging names the staging TUF repository: give it or --tuf-url/--tuf-root, not both")
-		}
-		o.RepositoryURL, o.Root = trust.StagingRepository, trust.StagingRoot()
-		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-		return o, true, nil
+// options are the repository the flags (or their environment variables) name, and
+// whether a flag (or action input) named it (trust.Repository.RefreshOptions).
+func (t *tufFlags) options(e *env) (trust.RefreshOptions, bool, error) {
+	o, named, err := t.repository().RefreshOptions(e.getenv)
+	return o, named, tufHint(err)
+}
+
+// tufHint names the flags a trust.Repository error is about.
+func tufHint(err error) error {
+	var rfe *trust.RootFileError
+	switch {
+	case errors.Is(err, trust.ErrRootWithoutURL):
+		return usagef("--tuf-root (%s) needs --tuf-url (%s): the repository that root signs", trust.RootEnv, trust.URLEnv)
+	case errors.Is(err, trust.ErrStagingAndRepository):
+		return usagef("--staging names the staging TUF repository: give it or --tuf-url/--tuf-root, not both")
+	case errors.As(err, &rfe):
+		return usagef("--tuf-root: %v", rfe.Err)
 	}
-	url, rootPath, err := t.names(e)
-	if err != nil {
-		return o, false, err
-	}
-	if rootPath != "" {
-		if o.Root, err = os.ReadFile(rootPath); err != nil {
-			return o, false, usagef("--tuf-root: %v", err)
-		}
-	}
-	// go-tuf's fetcher takes no context: the HTTP timeout bounds each request.
-	o.RepositoryURL, o.HTTPClient = url, &http.Client{Timeout: 30 * time.Second}
-	return o, t.url != "" || t.root != "", nil
+	return err
 }
 
 // verifyTrustedRoot is the trusted root verify and verify-bundle use: --trusted-root (a
@@ -170,11 +152,11 @@ func explainTrust(err error, path string, verifying bool, o trust.ResolveOptions
 		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds no valid copy of its trust; "+
 			"signing never uses expired or embedded trust (a key may have been rotated or retired since): "+
 			"make %s reachable (or name a reachable mirror with --tuf-url / %s), or %s and --signing-config for an air-gapped run",
-			err, o.Dir, repo, tufURLEnv, explicit)
+			err, o.Dir, repo, trust.URLEnv, explicit)
 	case errors.Is(err, trust.ErrTUFUnreachable):
 		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds nothing of it: make it reachable, or %s", err, o.Dir, explicit)
 	case errors.Is(err, trust.ErrTUFRefused):
-		return fmt.Errorf("no trusted root: %v; check --tuf-url and --tuf-root (%s, %s), or %s", err, tufURLEnv, tufRootEnv, explicit)
+		return fmt.Errorf("no trusted root: %v; check --tuf-url and --tuf-root (%s, %s), or %s", err, trust.URLEnv, trust.RootEnv, explicit)
 	}
 	return usagef("%v", err)
 }

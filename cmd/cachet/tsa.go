@@ -2,21 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"time"
 
-	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/tsa"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 var tsaCommands = []command{
@@ -69,11 +63,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 		if replicaSet {
 			return usagef("cachet tsa serve: give --replica-id or --replica-id-from-hostname, not both")
 		}
-		host := e.getenv("HOSTNAME")
-		if host == "" {
-			host, _ = os.Hostname()
-		}
-		id, err := tsa.Ordinal(host)
+		id, err := tsa.HostOrdinal(e.getenv)
 		if err != nil {
 			return usagef("cachet tsa serve: --replica-id-from-hostname: %v; pass --replica-id", err)
 		}
@@ -85,79 +75,26 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	// SIGTERM is how this command is meant to end: give it the time to drain and finish
 	// what is in flight, and exit 0 when it did.
 	stopGrace(*drain + *grace + 2*time.Second)
-	var signer crypto.Signer
-	if keys.IsURI(*keyFile) {
-		// An HSM key (issue 6's keys package): the PIN comes from the URI's pin-source,
-		// is masked in Actions, and never reaches a log.
-		k, err := keys.Open(*keyFile, keys.Options{Getenv: e.getenv, Mask: func(s string) {
-			if e.inActions() {
-				e.action().AddMask(s)
-			}
-		}})
-		if err != nil {
-			return fmt.Errorf("cachet tsa serve: --key: %w", err)
+	keyOpts := keys.Options{Getenv: e.getenv, Mask: func(s string) {
+		if e.inActions() {
+			e.action().AddMask(s)
 		}
-		defer k.Close()
-		signer = k.Signer
-	} else if signer, err = tsa.LoadSigner(*keyFile); err != nil {
-		return err
-	}
-	chain, err := tsa.LoadChain(*chainFile)
-	if err != nil {
-		return err
-	}
-	var logger *audit.Logger
-	if *auditLog != "" {
-		f, err := os.OpenFile(*auditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return fmt.Errorf("audit log: %w", err)
-		}
-		defer f.Close()
-		logger = &audit.Logger{W: f}
-	}
-	var metrics *tsa.Metrics
-	reg := prometheus.NewRegistry()
-	if *metricsAddr != "" {
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		if metrics, err = tsa.NewMetrics(reg); err != nil {
-			return err
-		}
-	}
-	serials, err := tsa.OpenSerials(tsa.SerialOptions{Dir: *state, ReplicaID: *replica, Ephemeral: *ephemeral, Reserved: metrics.Reserved})
-	if err != nil {
-		return err
-	}
-	closed := false
-	defer func() {
-		if !closed {
-			serials.Close()
-		}
-	}()
-	a, err := tsa.NewAuthority(tsa.Config{Signer: signer, Chain: chain, Policy: oid, Serials: serials, Audit: logger})
-	if err != nil {
-		return err
-	}
-	if e.getenv("GOGC") == "" {
-		// The live heap is a few MiB, so the default GOGC collects every few hundred
-		// tokens; at 400 the collector's share of a token's CPU drops by about a third
-		// (bench/tsa) for a heap that stays under ~50 MiB.
-		debug.SetGCPercent(400)
-	}
-	tsa.PretouchHeap(16 << 20)
-	stopAt, err := tsa.Serve(ctx, a, tsa.ServeOptions{
-		Addr: *addr, MetricsAddr: *metricsAddr, Metrics: reg,
-		Server: tsa.ServerOptions{MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst, Audit: logger, Metrics: metrics},
-		Drain:  *drain, Grace: *grace, Replica: *replica, Stdout: e.stdout, Stderr: e.stderr,
+	}}
+	stopAt, err := tsa.Run(ctx, tsa.RunConfig{
+		Key: *keyFile, KeyOptions: keyOpts, Chain: *chainFile, Policy: oid,
+		StateDir: *state, EphemeralSerials: *ephemeral, ReplicaID: *replica, AuditLog: *auditLog,
+		Addr: *addr, MetricsAddr: *metricsAddr,
+		Server: tsa.ServerOptions{MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst},
+		Drain:  *drain, Grace: *grace, TuneGC: e.getenv("GOGC") == "", Stdout: e.stdout, Stderr: e.stderr,
 	})
-	if errors.Is(err, tsa.ErrShutdownTimeout) {
+	var ke *tsa.KeyError
+	switch {
+	case errors.As(err, &ke):
+		return fmt.Errorf("cachet tsa serve: --key: %w", ke.Err)
+	case errors.Is(err, tsa.ErrShutdownTimeout):
 		return fmt.Errorf("%w (--shutdown-timeout %s)", err, *grace)
-	}
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	closed = true
-	if err := serials.Close(); err != nil {
-		return fmt.Errorf("serial state: %w", err)
 	}
 	stoppedCleanly()
 	fmt.Fprintf(e.stderr, "cachet tsa: stopped in %s; every request in flight was answered\n", time.Since(stopAt).Round(time.Millisecond))

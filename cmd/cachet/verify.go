@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/regfile"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/trust"
 	"github.com/cachet-sign/cachet/verify"
@@ -109,17 +109,9 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	return p, tr, nil
 }
 
-// verifyReport is the JSON report of cachet verify.
-type verifyReport struct {
-	Verified int             `json:"verified"`
-	Failed   int             `json:"failed"`
-	Results  []verify.Result `json:"results"`
-	Policy   *verify.Policy  `json:"policy"`
-}
-
 func cmdVerify(ctx context.Context, args []string, e *env) error {
 	var pf policyFlags
-	var arts listFlag
+	var arts inputs.List
 	var bundleDir, output, reportPath string
 	var concurrency int
 	fs := flag.NewFlagSet("cachet verify", flag.ContinueOnError)
@@ -129,7 +121,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&output, "output", "text", "text or json")
 	fs.StringVar(&reportPath, "report", "", "write the JSON report to this file")
 	fs.IntVar(&concurrency, "concurrency", 0, "parallel verifications (default: number of CPUs)")
-	var images listFlag
+	var images inputs.List
 	var insecureRegistry bool
 	fs.Var(&images, "image", "container image REGISTRY/REPO[:TAG|@sha256:HEX] whose attached Sigstore bundles (OCI referrers) to verify (repeatable)")
 	fs.BoolVar(&insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
@@ -153,24 +145,19 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		}
 	}
 	// Globs skip bundles, links and special files (expandArtifacts); a named artifact
-	// that exists must be a regular file: a FIFO would block, a device never ends. A
-	// missing one is reported with the results.
+	// that exists must be a regular file (verify.Subjects). A missing one is reported
+	// with the results.
 	paths, err := expandArtifacts(plain, false, e.stderr)
 	if err != nil {
 		return err
 	}
-	for _, p := range paths {
-		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
-			return usagef("artifact %s is %s: only regular files are artifacts", p, regfile.Kind(st.Mode()))
-		}
-	}
-	var subjects []verify.Subject
-	for _, x := range append(paths, digests...) {
-		s, err := verify.ParseSubject(x, "", bundleDir)
-		if err != nil {
-			return usagef("%v (or pass --bundle-dir)", err)
-		}
-		subjects = append(subjects, s)
+	subjects, err := verify.Subjects(paths, digests, bundleDir)
+	var nre *verify.NotRegularError
+	switch {
+	case errors.As(err, &nre):
+		return usagef("%v", err)
+	case err != nil:
+		return usagef("%v (or pass --bundle-dir)", err)
 	}
 	if len(subjects) == 0 && len(images) == 0 {
 		return usagef("nothing to verify: give artifact paths, globs, sha256:HEX=BUNDLE or --image")
@@ -185,55 +172,12 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		reg := &oci.Client{Getenv: e.getenv, InsecureHTTP: insecureRegistry}
 		results = append(results, verify.VerifyImages(ctx, v, images, reg)...)
 	}
-	rep := verifyReport{Results: results, Policy: p}
-	for _, r := range results {
-		if r.Verified {
-			rep.Verified++
-		} else {
-			rep.Failed++
-		}
-	}
-	repJSON, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
 	if reportPath == "" && e.inActions() && e.getenv("RUNNER_TEMP") != "" {
 		reportPath = filepath.Join(e.getenv("RUNNER_TEMP"), "cachet-verify-report.json")
 	}
-	if reportPath != "" {
-		if err := os.WriteFile(reportPath, append(repJSON, '\n'), 0o644); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-	}
-	if output == "json" {
-		fmt.Fprintln(e.stdout, string(repJSON))
-	} else {
-		for _, r := range results {
-			if r.Verified {
-				fmt.Fprintf(e.stdout, "OK    %s\n", describe(r))
-			} else {
-				fmt.Fprintf(e.stdout, "FAIL  %s: %s\n", r.Name, r.Error)
-			}
-		}
-		fmt.Fprintf(e.stdout, "%d verified, %d failed\n", rep.Verified, rep.Failed)
-	}
+	o := report.VerifyOutputs{JSON: output == "json", ReportPath: reportPath}
 	if e.inActions() {
-		for _, r := range results {
-			if !r.Verified {
-				a.WithFieldsMap(map[string]string{"title": "cachet verify: " + string(r.Reason)}).Errorf("%s: %s", r.Name, r.Error)
-			}
-		}
-		if e.getenv("GITHUB_OUTPUT") != "" {
-			if err := setOutputs(a, "verified", strconv.Itoa(rep.Verified), "failed", strconv.Itoa(rep.Failed), "report", reportPath); err != nil {
-				return err
-			}
-		}
-		if e.getenv("GITHUB_STEP_SUMMARY") != "" {
-			a.AddStepSummary(verifySummary(results, rep))
-		}
+		o.Action, o.StepOutputs, o.StepSummary = a, e.getenv("GITHUB_OUTPUT") != "", e.getenv("GITHUB_STEP_SUMMARY") != ""
 	}
-	if rep.Failed > 0 {
-		return fmt.Errorf("%d of %d artifacts failed verification", rep.Failed, len(results))
-	}
-	return nil
+	return report.NewVerification(results, p).Publish(e.stdout, o)
 }

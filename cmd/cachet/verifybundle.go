@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"time"
 
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/verify"
 )
 
@@ -58,23 +58,6 @@ func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	if !r.Verified {
 		return fmt.Errorf("%s: not verified: %s", r.Name, r.Error)
 	}
-	fmt.Fprintf(e.stdout, "Verified OK: %s\n", describe(r))
+	fmt.Fprintf(e.stdout, "Verified OK: %s\n", report.Describe(r))
 	return nil
-}
-
-func describe(r verify.Result) string {
-	s := r.Name
-	if r.PredicateType != "" {
-		s += " (attestation " + r.PredicateType + ")"
-	}
-	if r.Identity != "" {
-		s += " signed by " + r.Identity
-	}
-	if !r.SignedAt.IsZero() {
-		s += " at " + r.SignedAt.Format(time.RFC3339)
-	}
-	if r.SCTUnchecked {
-		s += " (SCT not checked: insecure-ignore-sct)"
-	}
-	return s
 }

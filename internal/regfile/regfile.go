@@ -8,6 +8,7 @@
 // at once instead of hanging the run. It never trusts the size stat reports (FIFOs and
 // devices report 0, a growing file more later): ReadFile reads through a limit and
 // refuses a file longer than it. Reader makes a long read stop when its context ends.
+// Expand resolves paths and globs of artifacts, taking from a glob only regular files.
 package regfile
 
 import (
