@@ -101,6 +101,9 @@ type Verifier struct {
 	cache      *trustCache
 	cachedOpts []sgverify.VerifierOption
 	requireSCT bool
+	// fast accepts the common bundle shape without sigstore-go's generic path
+	// (fastpath.go); nil when the policy or the trusted material is not its case.
+	fast *fastPath
 	// Concurrency bounds parallel verifications; GOMAXPROCS when zero.
 	Concurrency int
 }
@@ -141,6 +144,7 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	var pb sgverify.PolicyOption
+	var identity *sgverify.CertificateIdentity
 	if p.Key != nil {
 		v, err := keyVerifier(p.Key)
 		if err != nil {
@@ -157,13 +161,16 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 			return nil, fail(ReasonPolicy, "%v", err)
 		}
 		pb = sgverify.WithCertificateIdentity(id)
+		identity = &id
 	}
 	sg, err := sgverify.NewVerifier(tm, opts...)
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
-	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb,
-		cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
+	v := &Verifier{policy: p, tm: tm, sg: sg, pb: pb,
+		cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}
+	v.fast = newFastPath(v, identity)
+	return v, nil
 }
 
 // sgVerify is sigstore-go's Verify of b, through the trust cache when b is a keyless
@@ -251,9 +258,17 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 		}
 	}
 	r.Digest = "sha256:" + hex.EncodeToString(digest)
-	p, err := bundle.ReadWithEntries(s.Bundle)
+	data, err := regfile.ReadFile(s.Bundle, bundle.MaxSize)
 	if err != nil {
 		return &Error{ReasonBundle, err}
+	}
+	if v.fastAccept(digest, data, r) {
+		return nil
+	}
+	p, err := bundle.ParseWithEntries(data)
+	if err != nil {
+		// bundle.ReadWithEntries's error.
+		return &Error{ReasonBundle, fmt.Errorf("%s: %w", s.Bundle, err)}
 	}
 	return v.verifyParsed(digest, p, r)
 }
