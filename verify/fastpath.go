@@ -51,7 +51,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -184,7 +183,7 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&b) != nil {
+	if dec.Decode(&b) != nil || len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
 		return false
 	}
 	// F2: v0.3, a message signature, a single leaf certificate, one entry.
@@ -241,7 +240,17 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	if !ecdsa.VerifyASN1(lg.key, set[:], e.InclusionPromise.SignedEntryTimestamp) {
 		return false
 	}
-	// F8: RFC 6962 inclusion of the body at logIndex in the tree of treeSize.
+	// F8: RFC 6962 inclusion of the body at logIndex in the tree of treeSize. Every
+	// node is a SHA-256 (a null list element, nil to encoding/json, is refused by
+	// protojson: refused here too).
+	if len(e.InclusionProof.RootHash) != sha256.Size {
+		return false
+	}
+	for _, h := range e.InclusionProof.Hashes {
+		if len(h) != sha256.Size {
+			return false
+		}
+	}
 	cp := e.InclusionProof.Checkpoint.Envelope
 	if lines := strings.Split(cp, "\n"); len(lines) < 4 || !v1STH.MatchString(lines[0]) {
 		return false
@@ -370,83 +379,177 @@ func setPayload(body []byte, integrated int64, logID string, logIndex int64) []b
 	return b.Bytes()
 }
 
-// fastKeys is every key of fastBundle's shape, exactly as protojson writes it.
-var fastKeys = map[string]bool{}
+// fastKeys is every key of fastBundle's shape, exactly as protojson writes it, each
+// with its bit for keyScan's per-object duplicate check.
+var fastKeys = map[string]uint32{}
 
 func init() {
-	for _, k := range strings.Fields(`mediaType verificationMaterial certificate rawBytes tlogEntries messageSignature
+	for i, k := range strings.Fields(`mediaType verificationMaterial certificate rawBytes tlogEntries messageSignature
 		messageDigest algorithm digest signature logIndex logId keyId kindVersion kind version integratedTime
 		inclusionPromise signedEntryTimestamp inclusionProof rootHash treeSize hashes checkpoint envelope canonicalizedBody`) {
-		fastKeys[k] = true
+		fastKeys[k] = 1 << i
 	}
 }
 
-// strictKeys reports whether data is one JSON value whose object keys are all in
-// fastKeys, byte for byte, and unique within their object. Which key belongs where is
-// left to the decoder's DisallowUnknownFields: no two names in fastKeys differ only
-// in case, so a key it matches is the field's own name.
+// strictKeys reports whether data is one JSON value (then only white space) whose
+// object keys are all in fastKeys, byte for byte and unescaped, unique within their
+// object, and whose strings hold no escaped UTF-16 surrogate (encoding/json turns a
+// lone one into U+FFFD where protojson refuses). Which key belongs where is left to
+// the decoder's DisallowUnknownFields: no two names in fastKeys differ only in case,
+// so a key it matches is the field's own name. It is a structural scan only; the
+// syntax of numbers and literals is encoding/json's to refuse.
 func strictKeys(data []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var stack []keyFrame
-	values := 0
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return values == 1 && len(stack) == 0
-		}
-		if err != nil {
-			return false
-		}
-		if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].wantKey {
-			k, ok := tok.(string)
-			if !ok {
-				if tok == json.Delim('}') {
-					stack = stack[:n-1]
-					if !valueDone(stack, &values) {
-						return false
-					}
-					continue
-				}
-				return false
-			}
-			if !fastKeys[k] || stack[n-1].keys[k] {
-				return false
-			}
-			stack[n-1].keys[k] = true
-			stack[n-1].wantKey = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, keyFrame{obj: true, wantKey: true, keys: map[string]bool{}})
-			continue
-		case json.Delim('['):
-			stack = append(stack, keyFrame{})
-			continue
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		if !valueDone(stack, &values) {
-			return false
+	s := keyScan{d: data}
+	if !s.value(0) {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.d)
+}
+
+// keyScan is strictKeys' position in its input.
+type keyScan struct {
+	d []byte
+	i int
+}
+
+// maxDepth bounds nesting; the shape has six levels.
+const maxDepth = 16
+
+func (s *keyScan) ws() {
+	for s.i < len(s.d) {
+		switch s.d[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
 		}
 	}
 }
 
-// valueDone records that a value ended: the enclosing object wants a key next, or
-// at the top a value was read (only one is allowed).
-func valueDone(stack []keyFrame, values *int) bool {
-	if n := len(stack); n > 0 {
-		if stack[n-1].obj {
-			stack[n-1].wantKey = true
+func (s *keyScan) value(depth int) bool {
+	s.ws()
+	if s.i >= len(s.d) || depth > maxDepth {
+		return false
+	}
+	switch s.d[s.i] {
+	case '{':
+		return s.object(depth)
+	case '[':
+		return s.array(depth)
+	case '"':
+		_, ok := s.str(false)
+		return ok
+	}
+	// A number or a literal: up to the next delimiter.
+	start := s.i
+	for s.i < len(s.d) {
+		switch s.d[s.i] {
+		case ' ', '\t', '\n', '\r', ',', ']', '}', ':', '"', '{', '[':
+			return s.i > start
 		}
+		s.i++
+	}
+	return s.i > start
+}
+
+func (s *keyScan) object(depth int) bool {
+	s.i++ // {
+	var seen uint32
+	s.ws()
+	if s.i < len(s.d) && s.d[s.i] == '}' {
+		s.i++
 		return true
 	}
-	*values++
-	return *values == 1
+	for {
+		s.ws()
+		if s.i >= len(s.d) || s.d[s.i] != '"' {
+			return false
+		}
+		k, ok := s.str(true)
+		bit := fastKeys[string(k)]
+		if !ok || bit == 0 || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		s.ws()
+		if s.i >= len(s.d) || s.d[s.i] != ':' {
+			return false
+		}
+		s.i++
+		if !s.value(depth + 1) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.d) {
+			return false
+		}
+		switch s.d[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
 }
 
-// keyFrame is an open object or array of strictKeys.
-type keyFrame struct {
-	obj, wantKey bool
-	keys         map[string]bool
+func (s *keyScan) array(depth int) bool {
+	s.i++ // [
+	s.ws()
+	if s.i < len(s.d) && s.d[s.i] == ']' {
+		s.i++
+		return true
+	}
+	for {
+		if !s.value(depth + 1) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.d) {
+			return false
+		}
+		switch s.d[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads a string at s.i and returns its raw content. A key must have no escape;
+// a value may, but not \uD800-\uDFFF.
+func (s *keyScan) str(key bool) ([]byte, bool) {
+	s.i++ // "
+	start := s.i
+	for s.i < len(s.d) {
+		switch s.d[s.i] {
+		case '"':
+			out := s.d[start:s.i]
+			s.i++
+			return out, true
+		case '\\':
+			if key || s.i+1 >= len(s.d) {
+				return nil, false
+			}
+			if s.d[s.i+1] == 'u' {
+				if s.i+3 >= len(s.d) {
+					return nil, false
+				}
+				if c0, c1 := s.d[s.i+2], s.d[s.i+3]; (c0 == 'd' || c0 == 'D') && strings.IndexByte("89abcdefABCDEF", c1) >= 0 {
+					return nil, false
+				}
+			}
+			s.i += 2
+			continue
+		}
+		s.i++
+	}
+	return nil, false
 }
