@@ -187,11 +187,14 @@ func hostileVariants(t *testing.T, good []byte) map[string][]byte {
 			vm := obj(b, "verificationMaterial")
 			vm["tlogEntries"] = append(vm["tlogEntries"].([]any), e(b))
 		}),
-		"no entries":       m(func(b map[string]any) { delete(obj(b, "verificationMaterial"), "tlogEntries") }),
-		"unknown field":    m(func(b map[string]any) { b["extra"] = "x" }),
-		"media_type":       m(func(b map[string]any) { b["media_type"], b["mediaType"] = b["mediaType"], nil }),
-		"MediaType":        m(func(b map[string]any) { b["MediaType"] = b["mediaType"]; delete(b, "mediaType") }),
-		"empty timestamps": m(func(b map[string]any) { obj(b, "verificationMaterial")["timestampVerificationData"] = map[string]any{} }),
+		"no entries":    m(func(b map[string]any) { delete(obj(b, "verificationMaterial"), "tlogEntries") }),
+		"unknown field": m(func(b map[string]any) { b["extra"] = "x" }),
+		// A name of the shape where protojson has no such field (encoding/json would
+		// skip it without DisallowUnknownFields).
+		"misplaced known key": m(func(b map[string]any) { b["kind"] = "hashedrekord" }),
+		"media_type":          m(func(b map[string]any) { b["media_type"], b["mediaType"] = b["mediaType"], nil }),
+		"MediaType":           m(func(b map[string]any) { b["MediaType"] = b["mediaType"]; delete(b, "mediaType") }),
+		"empty timestamps":    m(func(b map[string]any) { obj(b, "verificationMaterial")["timestampVerificationData"] = map[string]any{} }),
 		"checkpoint tampered": m(func(b map[string]any) {
 			cp := obj(e(b), "inclusionProof", "checkpoint")
 			s := []byte(cp["envelope"].(string))
