@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -31,6 +32,8 @@ const (
 	rekorBeforeLeaf               // integrated an hour before the leaf's validity
 	rekorOtherRoot                // the checkpoint is signed for another tree root
 	rekorOtherIndexSET            // the SET signs another log index than the entry's
+	rekorNoteFFFD                 // good, the checkpoint has a line holding U+FFFD
+	rekorNoteNoTreeID             // the checkpoint's origin has no " - <tree id>" (not a v1 STH)
 )
 
 // rekorBundle is a v0.3 bundle of the fast path's shape made with the test PKI and a
@@ -69,7 +72,14 @@ func (p *testPKI) rekorBundle(t *testing.T, logKey *ecdsa.PrivateKey, key *ecdsa
 	if fault == rekorOtherRoot {
 		cpHash = rfc6962.DefaultHasher.HashLeaf([]byte("another entry"))
 	}
-	cp, err := util.CreateSignedCheckpoint(util.Checkpoint{Origin: "rekor.test - 42", Size: 1, Hash: cpHash})
+	c := util.Checkpoint{Origin: "rekor.test - 42", Size: 1, Hash: cpHash}
+	if fault == rekorNoteNoTreeID {
+		c.Origin = "rekor.test"
+	}
+	if fault == rekorNoteFFFD {
+		c.OtherContent = []string{"x\uFFFDy"}
+	}
+	cp, err := util.CreateSignedCheckpoint(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +157,16 @@ func TestFastPathSignedFaults(t *testing.T) {
 	if !newFastPair(t, trusted, policy).differential(t, "good", digest[:], good) {
 		t.Fatal("good synthetic bundle: not handled")
 	}
+	// The log signed a checkpoint with U+FFFD in it. Written as UTF-8 it is good; as a
+	// lone surrogate escape or an invalid UTF-8 byte, encoding/json would read U+FFFD
+	// again (and the signature verify) where protojson refuses the bundle.
+	fffd := p.rekorBundle(t, logKey, key, leaf, artifact, rekorNoteFFFD)
+	if !bytes.Contains(fffd, []byte("\uFFFD")) {
+		t.Fatal("no U+FFFD in the bundle")
+	}
+	if !newFastPair(t, trusted, policy).differential(t, "U+FFFD in the checkpoint", digest[:], fffd) {
+		t.Fatal("checkpoint with U+FFFD: not handled")
+	}
 	refused := map[string]struct {
 		tm   *root.TrustedRoot
 		data []byte
@@ -159,6 +179,9 @@ func TestFastPathSignedFaults(t *testing.T) {
 		"log valid only later":          {rekorRoot(t, p, logKey, nil, p.now.Add(time.Hour), time.Time{}), good},
 		"log valid only before":         {rekorRoot(t, p, logKey, nil, p.now.Add(-48*time.Hour), p.now.Add(-24*time.Hour)), good},
 		"log without validity start":    {rekorRoot(t, p, logKey, nil, time.Time{}, time.Time{}), good},
+		"checkpoint lone surrogate":     {trusted, bytes.Replace(fffd, []byte("\uFFFD"), []byte(`\ud800`), 1)},
+		"checkpoint invalid UTF-8":      {trusted, bytes.Replace(fffd, []byte("\uFFFD"), []byte("\xff"), 1)},
+		"checkpoint not a v1 STH":       {trusted, p.rekorBundle(t, logKey, key, leaf, artifact, rekorNoteNoTreeID)},
 		"log key listed under other id": {rekorRoot(t, p, logKey, []byte("another log id, 32 bytes long..."), p.now.Add(-24*time.Hour), time.Time{}), good},
 	}
 	for name, c := range refused {
