@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -27,6 +28,16 @@ func BenchmarkVerifyMany(b *testing.B) {
 				return &Policy{Identity: conformanceIdentity, Issuer: conformanceIssuer, AllowUnrecordedRunner: true}
 			}, filepath.Join("..", "conformance", "bundle-verify", "rekor2-happy-path", "trusted_root.json")},
 	}
+	// The bench/verify default (LOG=v1): the cachet vector without its timestamp.
+	noTSA := filepath.Join(b.TempDir(), "artifact.txt.notsa.sigstore.json")
+	if err := os.WriteFile(noTSA, stripTSA(b, "artifact.txt.cachet.sigstore.json"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cases = append(cases, struct {
+		name, artifact, bundle string
+		policy                 func() *Policy
+		trustedRoot            string
+	}{"rekor-v1/cachet", "artifact.txt", noTSA, func() *Policy { return basePolicy(v) }, ""})
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			tm := tr
@@ -37,7 +48,11 @@ func BenchmarkVerifyMany(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := Subject{Path: filepath.Join(td, tc.artifact), Bundle: filepath.Join(td, tc.bundle)}
+			bundlePath := tc.bundle
+			if !filepath.IsAbs(bundlePath) {
+				bundlePath = filepath.Join(td, bundlePath)
+			}
+			s := Subject{Path: filepath.Join(td, tc.artifact), Bundle: bundlePath}
 			if r := ver.Verify(b.Context(), s); !r.Verified {
 				b.Fatalf("not verified: %s", r.Error)
 			}

@@ -95,6 +95,9 @@ type Verifier struct {
 	tm     root.TrustedMaterial
 	sg     *SigstoreCheck
 	pb     sgverify.PolicyOption
+	// fast accepts the common bundle shape without sigstore-go's generic path
+	// (fastpath.go); nil when the policy or the trusted material is not its case.
+	fast *fastPath
 	// Concurrency bounds parallel verifications; GOMAXPROCS when zero.
 	Concurrency int
 }
@@ -131,6 +134,7 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	// when the root lists none (then nothing verifies: ExplainSCT says why).
 	requireSCT := p.Key == nil && !p.InsecureIgnoreSCT
 	var pb sgverify.PolicyOption
+	var identity *sgverify.CertificateIdentity
 	if p.Key != nil {
 		v, err := keyVerifier(p.Key)
 		if err != nil {
@@ -147,12 +151,15 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 			return nil, fail(ReasonPolicy, "%v", err)
 		}
 		pb = sgverify.WithCertificateIdentity(id)
+		identity = &id
 	}
 	sg, err := NewSigstoreCheck(tm, requireSCT, opts...)
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
-	return &Verifier{policy: p, tm: tm, sg: sg, pb: pb}, nil
+	v := &Verifier{policy: p, tm: tm, sg: sg, pb: pb}
+	v.fast = newFastPath(v, identity)
+	return v, nil
 }
 
 // SigstoreCheck is sigstore-go's Verifier with the trust cache of cache.go when the
@@ -281,9 +288,17 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 		}
 	}
 	r.Digest = "sha256:" + hex.EncodeToString(digest)
-	p, err := bundle.ReadWithEntries(s.Bundle)
+	data, err := regfile.ReadFile(s.Bundle, bundle.MaxSize)
 	if err != nil {
 		return &Error{ReasonBundle, err}
+	}
+	if v.fastAccept(digest, data, r) {
+		return nil
+	}
+	p, err := bundle.ParseWithEntries(data)
+	if err != nil {
+		// bundle.ReadWithEntries's error.
+		return &Error{ReasonBundle, fmt.Errorf("%s: %w", s.Bundle, err)}
 	}
 	return v.verifyParsed(digest, p, r)
 }

@@ -1,0 +1,555 @@
+package verify
+
+// The acceptance fast path: the common shape of a release bundle (v0.3, a message
+// signature, one Fulcio leaf, one Rekor v1 hashedrekord v0.0.1 entry with both an
+// inclusion proof and a SET, no RFC 3161 timestamp) verified without sigstore-go's
+// generic machinery. It can only ACCEPT: any check that does not pass, any field it
+// does not understand, any other shape returns false and sigstore-go (verifyParsed)
+// decides, so every refusal, its reason and its message stay what they are.
+//
+// What sigstore-go v1.3.0 checks for this shape (Verifier.Verify with
+// WithTransparencyLog(1), WithObserverTimestamps(1), WithSignedCertificateTimestamps(1),
+// WithArtifactDigest, WithCertificateIdentity), and where fastAccept does it ("F n"
+// marks the step in the code):
+//
+//	bundle.NewBundle/validate: media type v0.1-v0.3, content and verification material
+//	  set, entries parse, v0.2+ needs an inclusion proof, no chain in v0.3 .... F1, F2 (v0.3 only, leaf only)
+//	protojson strictness (exact key names, no duplicates, no unknown fields) ... F1 (strictKeys, DisallowUnknownFields, UTF-8)
+//	tlog.ParseTransparencyLogEntry: body, logIndex >= 0, logId, kindVersion, the
+//	  proof's checkpoint non-empty; the body a Rekor v1 entry (not v2) ........ F3, F5
+//	rekor hashedrekord v0.0.1 Unmarshal/validate (schema, PEM key parses, hash
+//	  algorithm and length, body signature verifies over the body digest) ..... F5 (body rebuilt from the bundle), F12
+//	VerifyTlogEntry: <= MaxAllowedTlogEntries, no duplicates (one entry) ........ F2
+//	  ValidateEntry (hashedrekord schema) ..................................... F5
+//	  log ID listed in the trusted root (unlisted entries are skipped) ......... F6
+//	  proof and/or promise present; v1 entry ................................... F3
+//	  VerifySET: log key valid at the integrated time (start set), ECDSA key,
+//	    signature over RFC 8785 JSON of {body, integratedTime, logID, logIndex} .. F7
+//	  VerifyInclusion (v1 STH-shaped checkpoint): RFC 6962 proof of the body to
+//	    the root hash, checkpoint signed by the log key, its hash == root hash .. F8, F9
+//	  body signature == bundle signature, body key == bundle certificate,
+//	    body digest (and algorithm) == bundle digest .......................... F5
+//	  integrated time inside the leaf's validity ............................... F10
+//	  threshold of one verified log; the integrated time is the one timestamp .. F6-F10
+//	VerifyObserverTimestamps: no RFC 3161 timestamps here, so the integrated time
+//	  alone meets the threshold of one ........................................ F1 (no timestampVerificationData)
+//	certificate.SummarizeCertificate; unhandled critical extensions ............ F4
+//	certificate chain to a root CA at the integrated time, CA window; SCT from a
+//	  listed CT log (trustCache, cache.go: the same code the slow path runs) ... F11
+//	signature over the artifact digest: digest == bundle digest, ECDSA P-256
+//	  SHA-256 (the compat verifier adds nothing for P-256) ..................... F12
+//	CertificateIdentities.Verify (SAN, issuer; sigstore-go's own matcher) ...... F13
+//	cachet: attestation policy (a plain signature), SignedAt, checkGitHub ...... F14
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sigstore/rekor/pkg/util"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// fastPath is what a Verifier needs for fastAccept, built once in New.
+type fastPath struct {
+	identities sgverify.CertificateIdentities
+	logs       map[string]*fastLog // hex log ID -> the root's Rekor v1 log
+
+	mu     sync.Mutex
+	leaves map[string]*fastLeaf // leaf DER -> its parse and summary
+}
+
+type fastLog struct {
+	tl  *root.TransparencyLog
+	key *ecdsa.PublicKey
+	cp  signature.Verifier // the checkpoint verifier sigstore-go builds (getVerifier)
+}
+
+// fastLeaf is a parsed leaf certificate: a pure function of its DER, shared read-only.
+type fastLeaf struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PublicKey
+	summary certificate.Summary
+	pem     []byte
+}
+
+// newFastPath returns the fast path for v, or nil when v's configuration is not the
+// one it implements: a parsed trusted root (the trust cache), a certificate identity
+// policy, a log entry required, no RFC 3161 timestamp required.
+func newFastPath(v *Verifier, id *sgverify.CertificateIdentity) *fastPath {
+	p := v.policy
+	if v.sg.cache == nil || id == nil || p.Key != nil || p.SkipTlog || p.MinTimestamps != 0 ||
+		(p.PredicateType != "" && p.PredicateType != AnyPredicateType) {
+		return nil
+	}
+	f := &fastPath{identities: sgverify.CertificateIdentities{*id}, logs: map[string]*fastLog{}, leaves: map[string]*fastLeaf{}}
+	for id, tl := range v.sg.cache.tm.RekorLogs() {
+		key, ok := tl.PublicKey.(*ecdsa.PublicKey)
+		if !ok {
+			continue
+		}
+		cp, err := signature.LoadVerifier(tl.PublicKey, tl.SignatureHashFunc)
+		if err != nil {
+			continue
+		}
+		f.logs[id] = &fastLog{tl: tl, key: key, cp: cp}
+	}
+	return f
+}
+
+// The bundle as encoding/json reads it: only the fields of the shape, in protojson's
+// JSON names (F1).
+type fastBundle struct {
+	MediaType            string `json:"mediaType"`
+	VerificationMaterial struct {
+		Certificate *struct {
+			RawBytes []byte `json:"rawBytes"`
+		} `json:"certificate"`
+		TlogEntries []fastEntry `json:"tlogEntries"`
+	} `json:"verificationMaterial"`
+	MessageSignature *struct {
+		MessageDigest struct {
+			Algorithm string `json:"algorithm"`
+			Digest    []byte `json:"digest"`
+		} `json:"messageDigest"`
+		Signature []byte `json:"signature"`
+	} `json:"messageSignature"`
+}
+
+type fastEntry struct {
+	LogIndex string `json:"logIndex"`
+	LogID    struct {
+		KeyID []byte `json:"keyId"`
+	} `json:"logId"`
+	KindVersion struct {
+		Kind    string `json:"kind"`
+		Version string `json:"version"`
+	} `json:"kindVersion"`
+	IntegratedTime   string `json:"integratedTime"`
+	InclusionPromise struct {
+		SignedEntryTimestamp []byte `json:"signedEntryTimestamp"`
+	} `json:"inclusionPromise"`
+	InclusionProof struct {
+		LogIndex   string   `json:"logIndex"`
+		RootHash   []byte   `json:"rootHash"`
+		TreeSize   string   `json:"treeSize"`
+		Hashes     [][]byte `json:"hashes,omitempty"`
+		Checkpoint struct {
+			Envelope string `json:"envelope"`
+		} `json:"checkpoint"`
+	} `json:"inclusionProof"`
+	CanonicalizedBody []byte `json:"canonicalizedBody"`
+}
+
+// maxSafeInt: jsoncanonicalizer formats numbers as ES6 doubles; below 2^53 that is the
+// plain decimal the SET payload is built with here (F7).
+const maxSafeInt = 1 << 53
+
+// v1STH is sigstore-go's hasRekorV1STH test: a checkpoint origin ending in a tree ID.
+var v1STH = regexp.MustCompile(".* - [0-9]+$")
+
+// fastAccept verifies the bundle bytes data for artifact digest on the fast path and
+// fills r as verifyParsed does; false means "not handled" (r untouched beyond what
+// the slow path sets again).
+func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
+	f := v.fast
+	if f == nil || len(digest) != sha256.Size {
+		return false
+	}
+	// F1: strict decode, as protojson reads: valid UTF-8, one JSON value, every key
+	// one of the shape's names exactly (protojson does not match case-insensitively as
+	// encoding/json does), none repeated (protojson refuses duplicates, encoding/json
+	// keeps the last), none unknown (so no timestampVerificationData either).
+	var b fastBundle
+	if !utf8.Valid(data) || !strictKeys(data) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&b) != nil || len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
+		return false
+	}
+	// F2: v0.3, a message signature, a single leaf certificate, one entry.
+	if b.MediaType != "application/vnd.dev.sigstore.bundle.v0.3+json" && b.MediaType != "application/vnd.dev.sigstore.bundle+json;version=0.3" {
+		return false
+	}
+	vm, ms := &b.VerificationMaterial, b.MessageSignature
+	if vm.Certificate == nil || len(vm.Certificate.RawBytes) == 0 || len(vm.TlogEntries) != 1 || ms == nil ||
+		ms.MessageDigest.Algorithm != "SHA2_256" || len(ms.MessageDigest.Digest) != sha256.Size || len(ms.Signature) == 0 {
+		return false
+	}
+	e := &vm.TlogEntries[0]
+	// F3: a Rekor v1 hashedrekord v0.0.1 entry with a proof and a promise.
+	if e.KindVersion.Kind != "hashedrekord" || e.KindVersion.Version != "0.0.1" || len(e.LogID.KeyID) == 0 ||
+		len(e.InclusionPromise.SignedEntryTimestamp) == 0 || len(e.InclusionProof.RootHash) == 0 || e.InclusionProof.Checkpoint.Envelope == "" {
+		return false
+	}
+	logIndex, ok1 := parseSafeInt(e.LogIndex, 0)
+	integrated, ok2 := parseSafeInt(e.IntegratedTime, 1)
+	proofIndex, ok3 := parseSafeInt(e.InclusionProof.LogIndex, 0)
+	treeSize, ok4 := parseSafeInt(e.InclusionProof.TreeSize, 1)
+	// The SET signs the entry's (global) index, the proof is at the index in its shard's
+	// tree (sigstore-go uses each where it belongs): they differ on a sharded log.
+	if !ok1 || !ok2 || !ok3 || !ok4 || proofIndex >= treeSize {
+		return false
+	}
+	// F4: the leaf, parsed and summarised once per DER; no unhandled critical extension.
+	leaf := f.leaf(vm.Certificate.RawBytes)
+	if leaf == nil {
+		return false
+	}
+	// F5: the body is exactly the hashedrekord Rekor writes for this bundle's digest,
+	// signature and certificate (json.Marshal of its model: data, then signature). So
+	// the body's signature is the bundle's, its key is the bundle's certificate (same
+	// DER, as CompareKey wants), its digest is the bundle's with algorithm sha256
+	// (SHA2_256 on the bundle's side), and the schema validation of the entry holds.
+	if !bytes.Equal(e.CanonicalizedBody, hashedRekordBody(ms.MessageDigest.Digest, ms.Signature, leaf.pem)) {
+		return false
+	}
+	// F6: a log the trusted root lists, with an ECDSA key.
+	logID := hex.EncodeToString(e.LogID.KeyID)
+	lg := f.logs[logID]
+	if lg == nil {
+		return false
+	}
+	// F7: SET (tlog.VerifySET): the log key valid at the integrated time, then its
+	// signature over the canonical payload.
+	at := time.Unix(integrated, 0)
+	if lg.tl.ValidityPeriodStart.IsZero() || lg.tl.ValidityPeriodStart.After(at) ||
+		(!lg.tl.ValidityPeriodEnd.IsZero() && lg.tl.ValidityPeriodEnd.Before(at)) {
+		return false
+	}
+	set := sha256.Sum256(setPayload(e.CanonicalizedBody, integrated, logID, logIndex))
+	if !ecdsa.VerifyASN1(lg.key, set[:], e.InclusionPromise.SignedEntryTimestamp) {
+		return false
+	}
+	// F8: RFC 6962 inclusion of the body at logIndex in the tree of treeSize. Every
+	// node is a SHA-256 (a null list element, nil to encoding/json, is refused by
+	// protojson: refused here too).
+	if len(e.InclusionProof.RootHash) != sha256.Size {
+		return false
+	}
+	for _, h := range e.InclusionProof.Hashes {
+		if len(h) != sha256.Size {
+			return false
+		}
+	}
+	cp := e.InclusionProof.Checkpoint.Envelope
+	if lines := strings.Split(cp, "\n"); len(lines) < 4 || !v1STH.MatchString(lines[0]) {
+		return false
+	}
+	if proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(proofIndex), uint64(treeSize),
+		rfc6962.DefaultHasher.HashLeaf(e.CanonicalizedBody), e.InclusionProof.Hashes, e.InclusionProof.RootHash) != nil {
+		return false
+	}
+	// F9: the checkpoint signed by the log's key, committing to that root hash.
+	var sth util.SignedCheckpoint
+	if sth.UnmarshalText([]byte(cp)) != nil || !sth.Verify(lg.cp) || !bytes.Equal(sth.Hash, e.InclusionProof.RootHash) {
+		return false
+	}
+	// F10: the integrated time inside the leaf's validity.
+	if leaf.cert.NotAfter.Before(at) || leaf.cert.NotBefore.After(at) {
+		return false
+	}
+	// F11: the chain to one of the root's CAs at the integrated time (CA window and
+	// every certificate's validity checked at that time, the signatures from the
+	// trust cache), then the SCT: the same bundleCA the slow path runs.
+	st := &bundleState{requireSCT: v.sg.requireSCT}
+	ca := (*bundleCA)(&bundleTrust{TrustedRoot: v.sg.cache.tm, c: v.sg.cache, st: st})
+	if _, err := ca.Verify(leaf.cert, at); err != nil || st.chainFailed || st.sctErr != nil {
+		return false
+	}
+	// F12: the artifact signature: the artifact's digest is the bundle's, and the
+	// leaf's P-256 key signed it (ECDSA over the SHA-256 digest, what sigstore-go's
+	// ECDSAVerifier does). This is also rekor's validate check of the body: by F5 the
+	// body holds the same key, the same signature bytes and the same digest, so its
+	// verification is this one, made once.
+	if !bytes.Equal(digest, ms.MessageDigest.Digest) || !ecdsa.VerifyASN1(leaf.key, digest, ms.Signature) {
+		return false
+	}
+	// F13: the policy's identity, with sigstore-go's matcher.
+	if _, err := f.identities.Verify(leaf.summary); err != nil {
+		return false
+	}
+	// F14: cachet's checks after sigstore-go (verifyParsed): a plain signature passes
+	// the attestation policy (newFastPath), SignedAt is the one verified timestamp,
+	// then the GitHub facts.
+	c := &leaf.summary
+	if v.checkGitHub(c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryIdentifier,
+		c.Extensions.SourceRepositoryRef, c.Extensions.BuildSignerURI, c.Extensions.BuildTrigger,
+		c.Extensions.SourceRepositoryDigest, c.Extensions.RunnerEnvironment) != nil {
+		return false
+	}
+	r.SignedAt = at.UTC()
+	r.SCTUnchecked = v.policy.InsecureIgnoreSCT
+	r.Identity, r.Issuer = c.SubjectAlternativeName, c.Extensions.Issuer
+	r.Repository, r.Ref = c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryRef
+	return true
+}
+
+// leaf returns der parsed, or nil when it does not parse, is not P-256, has an
+// unhandled critical extension or does not summarise.
+func (f *fastPath) leaf(der []byte) *fastLeaf {
+	f.mu.Lock()
+	l, ok := f.leaves[string(der)]
+	f.mu.Unlock()
+	if ok {
+		return l
+	}
+	l = parseLeaf(der)
+	f.mu.Lock()
+	if len(f.leaves) < maxCacheEntries {
+		f.leaves[string(der)] = l
+	}
+	f.mu.Unlock()
+	return l
+}
+
+func parseLeaf(der []byte) *fastLeaf {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil || len(cert.UnhandledCriticalExtensions) > 0 {
+		return nil
+	}
+	key, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok || key.Curve != elliptic.P256() {
+		return nil
+	}
+	summary, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return nil
+	}
+	return &fastLeaf{cert: cert, key: key, summary: summary,
+		pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+func parseSafeInt(s string, min int64) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < min || n >= maxSafeInt || strconv.FormatInt(n, 10) != s {
+		return 0, false
+	}
+	return n, true
+}
+
+// hashedRekordBody is the canonical body Rekor v1 stores for a hashedrekord v0.0.1
+// entry (hashedrekord/v0.0.1 Canonicalize: json.Marshal of models.Hashedrekord).
+func hashedRekordBody(digest, sig, certPEM []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(160 + 64 + base64.StdEncoding.EncodedLen(len(sig)) + base64.StdEncoding.EncodedLen(len(certPEM)))
+	b.WriteString(`{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":"`)
+	b.WriteString(hex.EncodeToString(digest))
+	b.WriteString(`"}},"signature":{"content":"`)
+	b.WriteString(base64.StdEncoding.EncodeToString(sig))
+	b.WriteString(`","publicKey":{"content":"`)
+	b.WriteString(base64.StdEncoding.EncodeToString(certPEM))
+	b.WriteString(`"}}}}`)
+	return b.Bytes()
+}
+
+// setPayload is RFC 8785 canonical JSON of tlog.RekorPayload: keys in UTF-16 order,
+// integers (below 2^53) in decimal, strings that need no escaping (base64 and hex).
+func setPayload(body []byte, integrated int64, logID string, logIndex int64) []byte {
+	var b bytes.Buffer
+	b.Grow(80 + base64.StdEncoding.EncodedLen(len(body)) + len(logID))
+	b.WriteString(`{"body":"`)
+	b.WriteString(base64.StdEncoding.EncodeToString(body))
+	b.WriteString(`","integratedTime":`)
+	b.WriteString(strconv.FormatInt(integrated, 10))
+	b.WriteString(`,"logID":"`)
+	b.WriteString(logID)
+	b.WriteString(`","logIndex":`)
+	b.WriteString(strconv.FormatInt(logIndex, 10))
+	b.WriteString(`}`)
+	return b.Bytes()
+}
+
+// fastKeys is every key of fastBundle's shape, exactly as protojson writes it, each
+// with its bit for keyScan's per-object duplicate check.
+var fastKeys = map[string]uint32{}
+
+func init() {
+	for i, k := range strings.Fields(`mediaType verificationMaterial certificate rawBytes tlogEntries messageSignature
+		messageDigest algorithm digest signature logIndex logId keyId kindVersion kind version integratedTime
+		inclusionPromise signedEntryTimestamp inclusionProof rootHash treeSize hashes checkpoint envelope canonicalizedBody`) {
+		fastKeys[k] = 1 << i
+	}
+}
+
+// strictKeys reports whether data is one JSON value (then only white space) whose
+// object keys are all in fastKeys, byte for byte and unescaped, unique within their
+// object, and whose strings hold no escaped UTF-16 surrogate (encoding/json turns a
+// lone one into U+FFFD where protojson refuses). Which key belongs where is left to
+// the decoder's DisallowUnknownFields: no two names in fastKeys differ only in case,
+// so a key it matches is the field's own name. It is a structural scan only; the
+// syntax of numbers and literals is encoding/json's to refuse.
+func strictKeys(data []byte) bool {
+	s := keyScan{d: data}
+	if !s.value(0) {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.d)
+}
+
+// keyScan is strictKeys' position in its input.
+type keyScan struct {
+	d []byte
+	i int
+}
+
+// maxDepth bounds nesting; the shape has six levels.
+const maxDepth = 16
+
+func (s *keyScan) ws() {
+	for s.i < len(s.d) {
+		switch s.d[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *keyScan) value(depth int) bool {
+	s.ws()
+	if s.i >= len(s.d) || depth > maxDepth {
+		return false
+	}
+	switch s.d[s.i] {
+	case '{':
+		return s.object(depth)
+	case '[':
+		return s.array(depth)
+	case '"':
+		_, ok := s.str(false)
+		return ok
+	}
+	// A number or a literal: up to the next delimiter.
+	start := s.i
+	for s.i < len(s.d) {
+		switch s.d[s.i] {
+		case ' ', '\t', '\n', '\r', ',', ']', '}', ':', '"', '{', '[':
+			return s.i > start
+		}
+		s.i++
+	}
+	return s.i > start
+}
+
+func (s *keyScan) object(depth int) bool {
+	s.i++ // {
+	var seen uint32
+	s.ws()
+	if s.i < len(s.d) && s.d[s.i] == '}' {
+		s.i++
+		return true
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.d) || s.d[s.i] != '"' {
+			return false
+		}
+		k, ok := s.str(true)
+		bit := fastKeys[string(k)]
+		if !ok || bit == 0 || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		s.ws()
+		if s.i >= len(s.d) || s.d[s.i] != ':' {
+			return false
+		}
+		s.i++
+		if !s.value(depth + 1) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.d) {
+			return false
+		}
+		switch s.d[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *keyScan) array(depth int) bool {
+	s.i++ // [
+	s.ws()
+	if s.i < len(s.d) && s.d[s.i] == ']' {
+		s.i++
+		return true
+	}
+	for {
+		if !s.value(depth + 1) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.d) {
+			return false
+		}
+		switch s.d[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads a string at s.i and returns its raw content. A key must have no escape;
+// a value may, but not \uD800-\uDFFF.
+func (s *keyScan) str(key bool) ([]byte, bool) {
+	s.i++ // "
+	start := s.i
+	for s.i < len(s.d) {
+		switch s.d[s.i] {
+		case '"':
+			out := s.d[start:s.i]
+			s.i++
+			return out, true
+		case '\\':
+			if key || s.i+1 >= len(s.d) {
+				return nil, false
+			}
+			if s.d[s.i+1] == 'u' {
+				if s.i+3 >= len(s.d) {
+					return nil, false
+				}
+				if c0, c1 := s.d[s.i+2], s.d[s.i+3]; (c0 == 'd' || c0 == 'D') && strings.IndexByte("89abcdefABCDEF", c1) >= 0 {
+					return nil, false
+				}
+			}
+			s.i += 2
+			continue
+		}
+		s.i++
+	}
+	return nil, false
+}
