@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
@@ -61,6 +62,7 @@ func main() {
 	ctx, stop := interrupt.Notify(context.Background())
 	e := &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
 	stopProfile := startProfile(os.Getenv("CACHET_CPU_PROFILE"))
+	setGC(os.Getenv("GOGC"))
 	done := make(chan int, 1)
 	go func() { code := run(ctx, os.Args[1:], e); stopProfile(); done <- code }()
 	var code int
@@ -79,6 +81,17 @@ func main() {
 	}
 	stop()
 	os.Exit(code)
+}
+
+// setGC collects garbage at 4x the live heap instead of Go's 2x unless GOGC is set.
+// cachet's heap is small and short-lived (parsed bundles, certificates, JSON) and the
+// collector was 5-10% of sign's and verify's CPU. Measured in pairs (N=200, Rekor v1):
+// sign 5.7-6.0 -> 4.7-5.0 ms CPU per artifact, peak RSS 53 -> 74 MB; verify of 1000
+// bundles peaks at 51 MiB instead of 39.
+func setGC(gogc string) {
+	if gogc == "" {
+		debug.SetGCPercent(400)
+	}
 }
 
 // startProfile writes a CPU profile of the run to path (CACHET_CPU_PROFILE; the
