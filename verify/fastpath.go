@@ -480,18 +480,8 @@ func (s *keyScan) object(depth int) bool {
 		if !s.value(depth + 1) {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.d) {
-			return false
-		}
-		switch s.d[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return true
-		default:
-			return false
+		if more, ok := s.sep('}'); !ok || !more {
+			return ok
 		}
 	}
 }
@@ -507,20 +497,28 @@ func (s *keyScan) array(depth int) bool {
 		if !s.value(depth + 1) {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.d) {
-			return false
-		}
-		switch s.d[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return true
-		default:
-			return false
+		if more, ok := s.sep(']'); !ok || !more {
+			return ok
 		}
 	}
+}
+
+// sep reads what follows a member or an element: a comma (more follow) or the closing
+// byte (the end); anything else, or the end of the input, is not ok.
+func (s *keyScan) sep(closing byte) (more, ok bool) {
+	s.ws()
+	if s.i >= len(s.d) {
+		return false, false
+	}
+	switch s.d[s.i] {
+	case ',':
+		s.i++
+		return true, true
+	case closing:
+		s.i++
+		return false, true
+	}
+	return false, false
 }
 
 // str reads a string at s.i and returns its raw content. A key must have no escape;
