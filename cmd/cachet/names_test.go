@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cachet-sign/cachet/internal/testnet"
 )
 
 // injected is a file name that, printed raw, starts workflow commands on new log lines.
@@ -27,6 +29,7 @@ func commandLines(out string) []string {
 // line break is refused before anything is signed, shown quoted; a skipped file's name is
 // quoted too; no name ever starts a line of cachet's output (a workflow command).
 func TestNamesWithControlCharacters(t *testing.T) {
+	refusing := testnet.RefusingURL(t)
 	dir := t.TempDir()
 	art := filepath.Join(dir, injected)
 	if err := os.WriteFile(art, []byte("payload\n"), 0o644); err != nil {
@@ -41,7 +44,7 @@ func TestNamesWithControlCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	trusted := filepath.Join(vectorsDir, "trusted_root.json")
-	sign := []string{"sign", "--trusted-root", trusted, "--identity-token", "x", "--fulcio-url", "http://127.0.0.1:1", "--rekor-url", "http://127.0.0.1:1", "--timeout", "5s"}
+	sign := []string{"sign", "--trusted-root", trusted, "--identity-token", "x", "--fulcio-url", refusing, "--rekor-url", refusing, "--timeout", "5s"}
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/report"
+	"github.com/cachet-sign/cachet/internal/testnet"
 )
 
 // TestMain lets a test run this binary as cachet itself (CACHET_TEST_MAIN=1), so
@@ -181,13 +182,14 @@ func TestVerifyNeverQuotesTheBundle(t *testing.T) {
 // does not sign that file (a directory walk does not follow links either); named
 // explicitly, a link is followed.
 func TestSignGlobSkipsSymlinks(t *testing.T) {
+	refusing := testnet.RefusingURL(t)
 	dir := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "outside")
 	os.WriteFile(outside, []byte("secret outside the tree"), 0o644)
 	link := filepath.Join(dir, "link")
 	os.Symlink(outside, link)
 	base := []string{"sign", "--trusted-root", filepath.Join(vectorsDir, "trusted_root.json"), "--identity-token", "x",
-		"--fulcio-url", "http://127.0.0.1:1", "--rekor-url", "http://127.0.0.1:1", "--timeout", "5s"}
+		"--fulcio-url", refusing, "--rekor-url", refusing, "--timeout", "5s"}
 	code, _, errs := runCmdWithin(t, 30*time.Second, nil, append(base, filepath.Join(dir, "*"))...)
 	if code != exitUsage || !strings.Contains(errs, "skipped "+link+": a symbolic link") || !strings.Contains(errs, "matches no regular file") {
 		t.Fatalf("sign 'dir/*' over a link: exit %d, stderr %s", code, errs)
@@ -203,13 +205,14 @@ func TestSignGlobSkipsSymlinks(t *testing.T) {
 // TestSignRefusesSpecialInputs: a FIFO as checksums file or identity-token file, or
 // /dev/zero, is refused at once.
 func TestSignRefusesSpecialInputs(t *testing.T) {
+	refusing := testnet.RefusingURL(t)
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	base := []string{"sign", "--trusted-root", filepath.Join(vectorsDir, "trusted_root.json"),
-		"--fulcio-url", "http://127.0.0.1:1", "--rekor-url", "http://127.0.0.1:1", "--timeout", "5s"}
+		"--fulcio-url", refusing, "--rekor-url", refusing, "--timeout", "5s"}
 	for _, args := range [][]string{
 		{"--identity-token", "x", "--checksums", fifo},
 		{"--identity-token", "x", "--checksums", "/dev/zero"},

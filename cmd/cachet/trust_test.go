@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/fakegithubapi"
+	"github.com/cachet-sign/cachet/internal/testnet"
 	"github.com/cachet-sign/cachet/trust"
 	"github.com/cachet-sign/cachet/trust/publicgood"
 )
@@ -51,8 +52,9 @@ func importInto(t *testing.T, vars map[string]string, file, dir string, age time
 }
 
 // unreachableTUF names a TUF mirror of the public-good repository that does not answer
-// (a closed port), so that no test depends on the internet.
-const unreachableTUF = "http://127.0.0.1:1"
+// (testnet.RefusingURL: a port held for the test, refusing), so that no test depends
+// on the internet.
+func unreachableTUF(t *testing.T) string { return testnet.RefusingURL(t) }
 
 // TestVerifyTrustedRootResolution: without --trusted-root, verify and verify-bundle use
 // an imported trust cache (warning when it is old), else the TUF repository, which
@@ -60,6 +62,7 @@ const unreachableTUF = "http://127.0.0.1:1"
 // say which on stderr once; --trusted-root (a file or an envelope) always wins. The
 // local stack's bundles fail against the snapshot, naming the log it does not list.
 func TestVerifyTrustedRootResolution(t *testing.T) {
+	unreachableTUF := unreachableTUF(t)
 	art := filepath.Join(vecDir, "artifact.txt")
 	bundle := filepath.Join(vecDir, "artifact.txt.cachet.sigstore.json")
 	pgFile := filepath.Join(t.TempDir(), "publicgood.json")
@@ -194,6 +197,7 @@ func signingConfigFile(t *testing.T) string {
 // With a root found they go on to ask the runner for a token, which this environment
 // refuses (exit 3).
 func TestSigningCommandsTrust(t *testing.T) {
+	unreachableTUF := unreachableTUF(t)
 	ws := t.TempDir()
 	art := filepath.Join(ws, "app.bin")
 	if err := os.WriteFile(art, []byte("payload"), 0o644); err != nil {
