@@ -60,19 +60,6 @@ type Parsed struct {
 	HaveEntries bool
 }
 
-// ReadWithEntries is Read returning the parsed transparency-log entries too.
-func ReadWithEntries(path string) (*Parsed, error) {
-	data, err := regfile.ReadFile(path, MaxSize)
-	if err != nil {
-		return nil, err
-	}
-	p, err := ParseWithEntries(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
-}
-
 // ParseWithEntries is Parse returning the parsed transparency-log entries too: it accepts
 // and refuses exactly what Parse does, with the same errors.
 func ParseWithEntries(data []byte) (*Parsed, error) {

@@ -289,18 +289,13 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 		return false
 	}
 	// F14: cachet's checks after sigstore-go (verifyParsed): a plain signature passes
-	// the attestation policy (newFastPath), SignedAt is the one verified timestamp,
-	// then the GitHub facts.
-	c := &leaf.summary
-	if v.checkGitHub(c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryIdentifier,
-		c.Extensions.SourceRepositoryRef, c.Extensions.BuildSignerURI, c.Extensions.BuildTrigger,
-		c.Extensions.SourceRepositoryDigest, c.Extensions.RunnerEnvironment) != nil {
+	// the attestation policy (newFastPath), the certificate's identity and GitHub facts
+	// as verifyParsed applies them, SignedAt is the one verified timestamp. A refusal
+	// leaves what acceptCertificate wrote for the slow path to write again.
+	if v.acceptCertificate(&leaf.summary, r) != nil {
 		return false
 	}
 	r.SignedAt = at.UTC()
-	r.SCTUnchecked = v.policy.InsecureIgnoreSCT
-	r.Identity, r.Issuer = c.SubjectAlternativeName, c.Extensions.Issuer
-	r.Repository, r.Ref = c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryRef
 	return true
 }
 

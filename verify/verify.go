@@ -21,6 +21,7 @@ import (
 	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -297,7 +298,6 @@ func (v *Verifier) verify(ctx context.Context, s Subject, r *Result) error {
 	}
 	p, err := bundle.ParseWithEntries(data)
 	if err != nil {
-		// bundle.ReadWithEntries's error.
 		return &Error{ReasonBundle, fmt.Errorf("%s: %w", s.Bundle, err)}
 	}
 	return v.verifyParsed(digest, p, r)
@@ -331,15 +331,20 @@ func (v *Verifier) verifyParsed(digest []byte, p *bundle.Parsed, r *Result) erro
 		}
 	}
 	if res.Signature != nil && res.Signature.Certificate != nil {
-		c := res.Signature.Certificate
-		r.SCTUnchecked = v.policy.InsecureIgnoreSCT
-		r.Identity, r.Issuer = c.SubjectAlternativeName, c.Extensions.Issuer
-		r.Repository, r.Ref = c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryRef
-		return v.checkGitHub(c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryIdentifier,
-			c.Extensions.SourceRepositoryRef, c.Extensions.BuildSignerURI, c.Extensions.BuildTrigger,
-			c.Extensions.SourceRepositoryDigest, c.Extensions.RunnerEnvironment)
+		return v.acceptCertificate(res.Signature.Certificate, r)
 	}
 	return nil
+}
+
+// acceptCertificate records the verified certificate's identity in r and applies the
+// GitHub facts of the policy to its extensions (both paths: verifyParsed, fastAccept).
+func (v *Verifier) acceptCertificate(c *certificate.Summary, r *Result) error {
+	r.SCTUnchecked = v.policy.InsecureIgnoreSCT
+	r.Identity, r.Issuer = c.SubjectAlternativeName, c.Extensions.Issuer
+	r.Repository, r.Ref = c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryRef
+	return v.checkGitHub(c.Extensions.SourceRepositoryURI, c.Extensions.SourceRepositoryIdentifier,
+		c.Extensions.SourceRepositoryRef, c.Extensions.BuildSignerURI, c.Extensions.BuildTrigger,
+		c.Extensions.SourceRepositoryDigest, c.Extensions.RunnerEnvironment)
 }
 
 // checkGitHub applies the GitHub facts of the policy to the certificate's extensions.
