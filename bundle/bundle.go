@@ -5,8 +5,6 @@ package bundle
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -97,46 +95,13 @@ func verificationMaterial(cert []byte, keyHint string, tlog []*rekorpb.Transpare
 	return vm, nil
 }
 
-// WriteFile writes b to path atomically: a temporary file in the same directory, synced,
-// then renamed over path. On any error nothing is left at path or beside it.
+// WriteFile writes b to path atomically and durably (writeAtomic, commit.go): a
+// temporary file in the same directory, synced, then renamed over path. On any error
+// nothing is left at path or beside it.
 func WriteFile(path string, b *sgbundle.Bundle) error {
 	data, err := b.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("bundle: encode: %w", err)
 	}
 	return writeAtomic(path, data)
-}
-
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("bundle: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("bundle: write %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("bundle: sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("bundle: write %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

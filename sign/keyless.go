@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/httpretry"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
@@ -50,7 +51,7 @@ func NewKeyless(ctx context.Context, o KeylessOptions) (*Keyless, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Transport: httpretry.KeepAlive, Timeout: 30 * time.Second}
 	}
 	cf := &keyless.Certifier{
 		Verifier:     &keyless.Verifier{Issuer: o.Issuer, HTTPClient: hc},

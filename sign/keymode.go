@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
+	"github.com/cachet-sign/cachet/internal/httpretry"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/policy"
@@ -81,7 +82,7 @@ func NewKeyMode(ctx context.Context, o KeyModeOptions) (*KeyMode, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Transport: httpretry.KeepAlive, Timeout: 30 * time.Second}
 	}
 	claims, err := (&keyless.Verifier{Issuer: o.Issuer, HTTPClient: hc}).Verify(ctx, token)
 	if err != nil {

@@ -28,17 +28,7 @@ import (
 const maxBufferedBody = 16 << 20
 
 // sharedTransport keeps connections to the log alive across entries and workers.
-var sharedTransport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	// As many idle connections as a run has workers (--parallel is at most 256), so a
-	// worker's next entry reuses one instead of dialling again.
-	t.MaxIdleConns = 256
-	t.MaxIdleConnsPerHost = 256
-	// A log that accepts the connection and never answers is retried, not waited on
-	// until the run's deadline.
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return t
-}()
+var sharedTransport = httpretry.KeepAlive
 
 // client returns the generated Rekor client over a Retrier, built once per Rekor.
 func (c *Rekor) client() (*rekorclient.Rekor, uint, error) {

@@ -31,7 +31,7 @@ const (
 )
 
 // defaultHTTPClient is used when Client.HTTPClient is nil: never one without a timeout.
-var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
+var defaultHTTPClient = &http.Client{Transport: httpretry.KeepAlive, Timeout: 30 * time.Second}
 
 // ErrUnbound means a response does not answer our request.
 var ErrUnbound = errors.New("tsa: response does not match the request")

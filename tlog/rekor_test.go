@@ -1,0 +1,156 @@
+package tlog
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-openapi/swag"
+	"github.com/sigstore/rekor/pkg/generated/models"
+	"github.com/sigstore/rekor/pkg/tle"
+	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1" // rekor reads the body through its entry types
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"google.golang.org/protobuf/proto"
+)
+
+// testEntry is a log answer for a valid hashedrekord v0.0.1 body over a fresh key and
+// certificate (rekor's entry types validate it: the PEM parses, the signature verifies).
+func testEntry(t *testing.T) (models.LogEntryAnon, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "t"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("artifact"))
+	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := HashedRekord{Digest: digest[:], Signature: sig, PublicPEM: cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, der)}
+	body, err := json.Marshal(proposedHashedRekord(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := strings.Repeat("ab", 32)
+	anon := models.LogEntryAnon{
+		Body: base64.StdEncoding.EncodeToString(body), LogID: swag.String(strings.Repeat("0c", 32)),
+		LogIndex: swag.Int64(41), IntegratedTime: swag.Int64(1_700_000_000),
+		Verification: &models.LogEntryAnonVerification{
+			SignedEntryTimestamp: []byte("set"),
+			InclusionProof: &models.InclusionProof{LogIndex: swag.Int64(40), TreeSize: swag.Int64(42),
+				RootHash: swag.String(h), Hashes: []string{h, strings.Repeat("cd", 32)}, Checkpoint: swag.String("origin - 1\n42\nq6s=\n\n")},
+		},
+	}
+	return anon, body
+}
+
+// bundleEntry builds what rekor's tle.GenerateTransparencyLogEntry builds, field for
+// field, without its second parse of the body.
+func TestBundleEntryMatchesRekor(t *testing.T) {
+	anon, body := testEntry(t)
+	want, err := tle.GenerateTransparencyLogEntry(anon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := bundleEntry(&anon, body, "hashedrekord")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("bundleEntry:\n%v\nrekor:\n%v", got, want)
+	}
+}
+
+func TestBundleEntryRefuses(t *testing.T) {
+	for name, mod := range map[string]func(*models.LogEntryAnon, *[]byte, *string){
+		"other kind": func(_ *models.LogEntryAnon, _ *[]byte, k *string) { *k = "dsse" },
+		"other version": func(_ *models.LogEntryAnon, b *[]byte, _ *string) {
+			*b = []byte(strings.Replace(string(*b), "0.0.1", "0.0.2", 1))
+		},
+		"not JSON":      func(_ *models.LogEntryAnon, b *[]byte, _ *string) { *b = []byte("{") },
+		"no log index":  func(e *models.LogEntryAnon, _ *[]byte, _ *string) { e.LogIndex = nil },
+		"no tree size":  func(e *models.LogEntryAnon, _ *[]byte, _ *string) { e.Verification.InclusionProof.TreeSize = nil },
+		"no checkpoint": func(e *models.LogEntryAnon, _ *[]byte, _ *string) { e.Verification.InclusionProof.Checkpoint = nil },
+		"bad log ID":    func(e *models.LogEntryAnon, _ *[]byte, _ *string) { e.LogID = swag.String("zz") },
+		"bad root hash": func(e *models.LogEntryAnon, _ *[]byte, _ *string) {
+			e.Verification.InclusionProof.RootHash = swag.String("zz")
+		},
+		"bad proof hash":  func(e *models.LogEntryAnon, _ *[]byte, _ *string) { e.Verification.InclusionProof.Hashes[1] = "zz" },
+		"no integr. time": func(e *models.LogEntryAnon, _ *[]byte, _ *string) { e.IntegratedTime = nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			anon, body := testEntry(t)
+			kind := "hashedrekord"
+			mod(&anon, &body, &kind)
+			if got, err := bundleEntry(&anon, body, kind); err == nil {
+				t.Fatalf("accepted: %v", got)
+			}
+		})
+	}
+}
+
+// A 409 whose entry the log does not serve yet (queued, not sequenced) is fetched again
+// after waits, until it is served or the waits are spent.
+func TestConflictWaitsForTheEntry(t *testing.T) {
+	anon, _ := testEntry(t)
+	for _, tc := range []struct {
+		name      string
+		notFound  int // 404s before the entry is served
+		wantGets  int
+		wantError string
+	}{
+		// The served entry's body is not this request's: refused once it is fetched.
+		{name: "served after two 404s", notFound: 2, wantGets: 3, wantError: "not the one we proposed"},
+		{name: "never served", notFound: 100, wantGets: len(conflictWaits) + 1, wantError: "after 7 attempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var gets int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				switch r.Method {
+				case http.MethodPost:
+					w.Header().Set("Location", "/api/v1/log/entries/abcd")
+					w.WriteHeader(http.StatusConflict)
+					w.Write([]byte(`{"code":409,"message":"an equivalent entry already exists in the transparency log"}`))
+				case http.MethodGet:
+					gets++
+					if gets <= tc.notFound {
+						w.WriteHeader(http.StatusNotFound)
+						w.Write([]byte(`{"code":404,"message":"not found"}`))
+						return
+					}
+					json.NewEncoder(w).Encode(map[string]models.LogEntryAnon{"abcd": anon})
+				}
+			}))
+			defer srv.Close()
+			var waits []time.Duration
+			c := &Rekor{URL: srv.URL, Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+			_, err := c.Add(context.Background(), HashedRekord{Digest: make([]byte, 32), Signature: []byte("s"), PublicPEM: []byte("k")})
+			if err == nil || gets != tc.wantGets || len(waits) != tc.wantGets-1 {
+				t.Fatalf("err %v, %d GETs (want %d), waits %v", err, gets, tc.wantGets, waits)
+			}
+			if !strings.Contains(err.Error(), tc.wantError) {
+				t.Fatalf("error %q", err)
+			}
+		})
+	}
+}
