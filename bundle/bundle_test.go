@@ -1,8 +1,12 @@
 package bundle
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	dsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
@@ -65,5 +69,52 @@ func TestNewParsedAgreesWithNew(t *testing.T) {
 	got, _ := p.MarshalJSON()
 	if string(got) != string(want) || !p.HaveEntries || len(p.Entries) != 0 {
 		t.Fatalf("NewParsed: %s (entries %v, %d), New: %s", got, p.HaveEntries, len(p.Entries), want)
+	}
+}
+
+// Many writers at once go through the group writer: each file lands whole under its
+// name, a failing one (its directory is missing; its target is a directory) fails
+// alone, and no temporary file is left.
+func TestWriteAtomicInGroups(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "taken.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			path := filepath.Join(dir, fmt.Sprintf("b%d.json", i))
+			switch i {
+			case 7:
+				path = filepath.Join(dir, "missing", "b.json")
+			case 8:
+				path = filepath.Join(dir, "taken.json")
+			}
+			errs[i] = writeAtomic(path, []byte(strings.Repeat(strconv.Itoa(i), 100)))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i == 7 || i == 8) != (err != nil) {
+			t.Fatalf("file %d: %v", i, err)
+		}
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("b%d.json", i)))
+		if err != nil || string(b) != strings.Repeat(strconv.Itoa(i), 100) {
+			t.Fatalf("file %d: %q, %v", i, b, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != n-2+1 { // the n-2 bundles and taken.json
+		t.Fatalf("%d entries, want %d", len(entries), n-1)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Fatalf("left behind: %s", e.Name())
+		}
 	}
 }
