@@ -10,6 +10,7 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // MediaType is the v0.3 bundle media type.
@@ -36,6 +37,23 @@ func New(m MessageSignature) (*sgbundle.Bundle, error) {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	return b, nil
+}
+
+// EncodeMessage is the JSON of the bundle New makes from m, without New's validation, which
+// parses every log entry through rekor's types (a certificate parse and a signature
+// verify for a Rekor v1 entry) only to refuse a malformed one. For a caller that
+// verifies these bytes before it uses them (sign's self-check: the fast path on the
+// bytes, else New or NewParsed and sigstore-go), that validation is made there.
+func EncodeMessage(m MessageSignature) ([]byte, error) {
+	pb, err := m.proto()
+	if err != nil {
+		return nil, err
+	}
+	data, err := protojson.Marshal(pb)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: encode: %w", err)
+	}
+	return data, nil
 }
 
 // NewParsed is New keeping the log entries its validation parsed (Parsed), so that a

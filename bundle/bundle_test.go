@@ -118,3 +118,24 @@ func TestWriteAtomicInGroups(t *testing.T) {
 		}
 	}
 }
+
+// EncodeMessage is New's JSON, byte for byte, for a bundle New accepts.
+func TestEncodeMessageIsNewsJSON(t *testing.T) {
+	for _, m := range []MessageSignature{
+		{KeyHint: "k", Digest: make([]byte, 32), Signature: []byte("s")},
+		{KeyHint: "k", Digest: make([]byte, 32), Signature: []byte("s"), Timestamps: [][]byte{[]byte("t1"), []byte("t2")}},
+	} {
+		b, err := New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := b.MarshalJSON()
+		got, err := EncodeMessage(m)
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("EncodeMessage: %s, %v; New: %s", got, err, want)
+		}
+	}
+	if _, err := EncodeMessage(MessageSignature{Digest: make([]byte, 32), Signature: []byte("s")}); err == nil {
+		t.Fatal("message signature without certificate or key hint encoded")
+	}
+}

@@ -82,7 +82,7 @@ func NewKeyless(ctx context.Context, o KeylessOptions) (*Keyless, error) {
 	p := &Pipeline{
 		Signer: cert.Signer, Certificate: cert.Chain[0].Raw,
 		Rekor:  log,
-		Verify: kc.bundle, verifyParsed: kc.parsed, Audit: o.Audit,
+		Verify: kc.bundle, verifyParsed: kc.parsed, accepts: kc.accepts, Audit: o.Audit,
 		SAN: id.SAN, Issuer: id.Issuer, CertSerial: cert.Chain[0].SerialNumber.Text(16),
 	}
 	if t := o.Services.TSA(o.Trusted, hc); t != nil {

@@ -41,6 +41,9 @@ type Pipeline struct {
 	// verifyParsed, when set, is Verify for a bundle whose log entries were parsed as
 	// it was made (NewKeyless sets both from one check).
 	verifyParsed func(p *bundle.Parsed, digest []byte) error
+	// accepts, when set, may accept the bundle's JSON (the bytes to be written) before
+	// Verify runs; false means Verify decides (NewKeyless: cachet verify's fast path).
+	accepts func(data, digest []byte) bool
 	Audit        *audit.Logger
 	// AuditFields fill the identity part of audit events.
 	SAN, Issuer, CertSerial string
@@ -186,26 +189,44 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 	}
 	m := bundle.MessageSignature{Certificate: p.Certificate, KeyHint: p.KeyHint, Digest: digest,
 		Signature: sig, TlogEntries: entries, Timestamps: stamps}
-	var b *sgbundle.Bundle
-	if p.verifyParsed != nil {
-		pb, err := bundle.NewParsed(m)
+	if p.accepts != nil {
+		// The bytes to be written, accepted by the fast check or not written unless the
+		// full check (on the same bundle, validated) accepts.
+		data, err := bundle.EncodeMessage(m)
 		if err != nil {
 			return err
 		}
-		if err := p.verifyParsed(pb, digest); err != nil {
-			return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+		if !p.accepts(data, digest) {
+			if err := p.verifySlow(m, digest); err != nil {
+				return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+			}
 		}
-		b = pb.Bundle
-	} else {
-		var err error
-		if b, err = bundle.New(m); err != nil {
-			return err
-		}
-		if err := p.Verify(b, digest); err != nil {
-			return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
-		}
+		return bundle.WriteBytes(s.Bundle, data)
+	}
+	b, err := bundle.New(m)
+	if err != nil {
+		return err
+	}
+	if err := p.Verify(b, digest); err != nil {
+		return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
 	}
 	return bundle.WriteFile(s.Bundle, b)
+}
+
+// verifySlow is Verify on the bundle made from m, through verifyParsed when set.
+func (p *Pipeline) verifySlow(m bundle.MessageSignature, digest []byte) error {
+	if p.verifyParsed == nil {
+		b, err := bundle.New(m)
+		if err != nil {
+			return err
+		}
+		return p.Verify(b, digest)
+	}
+	pb, err := bundle.NewParsed(m)
+	if err != nil {
+		return err
+	}
+	return p.verifyParsed(pb, digest)
 }
 
 // resignOnDuplicate runs signAndLog again, once, when a Rekor v2 log answers that it

@@ -45,10 +45,16 @@ func KeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, i
 // (the same bytes, through the TSAs of sc.TimestampingAuthorities) is not verified a
 // second time. The signature over the digest, the log entry (SET, inclusion proof,
 // checkpoint, body) and the identity are verified for every bundle.
+//
+// Before all that, the bundle's JSON, the bytes to be written, goes through cachet
+// verify's fast path (fastpath.go) sharing sc's cache: it only accepts, and only what
+// the check above accepts (its header says why for this check's options too); when it
+// does not, the check above decides, with its errors.
 type keylessCheck struct {
-	tm root.TrustedMaterial
-	sc *cverify.SigstoreCheck
-	id verify.CertificateIdentity
+	tm   root.TrustedMaterial
+	sc   *cverify.SigstoreCheck
+	id   verify.CertificateIdentity
+	fast *cverify.Verifier // nil: no fast path for this run (a log without integrated times)
 }
 
 func newKeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime, ignoreSCT bool) (*keylessCheck, error) {
@@ -70,7 +76,18 @@ func newKeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int
 	if err != nil {
 		return nil, err
 	}
-	return &keylessCheck{tm: tm, sc: sc, id: id}, nil
+	k := &keylessCheck{tm: tm, sc: sc, id: id}
+	if integratedTime {
+		// The fast path needs the SET's integrated time (Rekor v1); not having it is
+		// only slower.
+		k.fast, _ = cverify.NewSharing(sc, &cverify.Policy{Identity: san, Issuer: issuer, MinTimestamps: timestamps, InsecureIgnoreSCT: ignoreSCT})
+	}
+	return k, nil
+}
+
+// accepts is the Pipeline.accepts: the fast path on the bundle's bytes.
+func (k *keylessCheck) accepts(data, digest []byte) bool {
+	return k.fast != nil && k.fast.FastAccepts(digest, data)
 }
 
 // bundle is the Pipeline.Verify.

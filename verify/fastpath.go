@@ -2,15 +2,19 @@ package verify
 
 // The acceptance fast path: the common shape of a release bundle (v0.3, a message
 // signature, one Fulcio leaf, one Rekor v1 hashedrekord v0.0.1 entry with both an
-// inclusion proof and a SET, no RFC 3161 timestamp) verified without sigstore-go's
+// inclusion proof and a SET, RFC 3161 timestamps or none) verified without sigstore-go's
 // generic machinery. It can only ACCEPT: any check that does not pass, any field it
 // does not understand, any other shape returns false and sigstore-go (verifyParsed)
 // decides, so every refusal, its reason and its message stay what they are.
 //
 // What sigstore-go v1.3.0 checks for this shape (Verifier.Verify with
 // WithTransparencyLog(1), WithObserverTimestamps(1), WithSignedCertificateTimestamps(1),
+// WithSignedTimestamps(n) when the policy asks for n > 0 timestamps,
 // WithArtifactDigest, WithCertificateIdentity), and where fastAccept does it ("F n"
-// marks the step in the code):
+// marks the step in the code). A signing run's self-check (sign.KeylessCheck) has
+// WithIntegratedTimestamps(1) instead of WithObserverTimestamps(1): for a bundle this
+// path accepts the two agree, as its verified SET gives the one integrated time both
+// require (F7), and the chain is checked at the same set of times (F11).
 //
 //	bundle.NewBundle/validate: media type v0.1-v0.3, content and verification material
 //	  set, entries parse, v0.2+ needs an inclusion proof, no chain in v0.3 .... F1, F2 (v0.3 only, leaf only)
@@ -31,15 +35,21 @@ package verify
 //	    body digest (and algorithm) == bundle digest .......................... F5
 //	  integrated time inside the leaf's validity ............................... F10
 //	  threshold of one verified log; the integrated time is the one timestamp .. F6-F10
-//	VerifyObserverTimestamps: no RFC 3161 timestamps here, so the integrated time
-//	  alone meets the threshold of one ........................................ F1 (no timestampVerificationData)
+//	VerifySignedTimestamp: at most MaxAllowedTimestamps tokens; each verified by
+//	  the first of the root's TSAs that accepts it (the trust cache's cachedTSA:
+//	  CMS signature, chain, EKU, imprint over the bundle's signature, TSA window);
+//	  a second token from the same TSA URI is not counted; n verified tokens for
+//	  WithSignedTimestamps(n); the observer threshold of one met by the
+//	  integrated time ......................................................... F15 (every token verifies, URIs distinct)
 //	certificate.SummarizeCertificate; unhandled critical extensions ............ F4
-//	certificate chain to a root CA at the integrated time, CA window; SCT from a
-//	  listed CT log (trustCache, cache.go: the same code the slow path runs) ... F11
+//	certificate chain to a root CA at every verified time (the integrated time,
+//	  each token's time), CA window; SCT from a listed CT log (trustCache,
+//	  cache.go: the same code the slow path runs) ............................. F10, F11
 //	signature over the artifact digest: digest == bundle digest, ECDSA P-256
 //	  SHA-256 (the compat verifier adds nothing for P-256) ..................... F12
 //	CertificateIdentities.Verify (SAN, issuer; sigstore-go's own matcher) ...... F13
-//	cachet: attestation policy (a plain signature), SignedAt, checkGitHub ...... F14
+//	cachet: attestation policy (a plain signature), SignedAt (the earliest
+//	  verified time), checkGitHub ............................................. F14
 
 import (
 	"bytes"
@@ -52,6 +62,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,10 +103,10 @@ type fastLeaf struct {
 
 // newFastPath returns the fast path for v, or nil when v's configuration is not the
 // one it implements: a parsed trusted root (the trust cache), a certificate identity
-// policy, a log entry required, no RFC 3161 timestamp required.
+// policy, a log entry required.
 func newFastPath(v *Verifier, id *sgverify.CertificateIdentity) *fastPath {
 	p := v.policy
-	if v.sg.cache == nil || id == nil || p.Key != nil || p.SkipTlog || p.MinTimestamps != 0 ||
+	if v.sg.cache == nil || id == nil || p.Key != nil || p.SkipTlog ||
 		(p.PredicateType != "" && p.PredicateType != AnyPredicateType) {
 		return nil
 	}
@@ -122,7 +133,12 @@ type fastBundle struct {
 		Certificate *struct {
 			RawBytes []byte `json:"rawBytes"`
 		} `json:"certificate"`
-		TlogEntries []fastEntry `json:"tlogEntries"`
+		TlogEntries               []fastEntry `json:"tlogEntries"`
+		TimestampVerificationData *struct {
+			Rfc3161Timestamps []struct {
+				SignedTimestamp []byte `json:"signedTimestamp"`
+			} `json:"rfc3161Timestamps"`
+		} `json:"timestampVerificationData"`
 	} `json:"verificationMaterial"`
 	MessageSignature *struct {
 		MessageDigest struct {
@@ -176,7 +192,7 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	// F1: strict decode, as protojson reads: valid UTF-8, one JSON value, every key
 	// one of the shape's names exactly (protojson does not match case-insensitively as
 	// encoding/json does), none repeated (protojson refuses duplicates, encoding/json
-	// keeps the last), none unknown (so no timestampVerificationData either).
+	// keeps the last), none unknown.
 	var b fastBundle
 	if !utf8.Valid(data) || !strictKeys(data) {
 		return false
@@ -264,17 +280,29 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	if sth.UnmarshalText([]byte(cp)) != nil || !sth.Verify(lg.cp) || !bytes.Equal(sth.Hash, e.InclusionProof.RootHash) {
 		return false
 	}
-	// F10: the integrated time inside the leaf's validity.
-	if leaf.cert.NotAfter.Before(at) || leaf.cert.NotBefore.After(at) {
+	// F15: every RFC 3161 token verified, each from another TSA, as many as the
+	// policy wants; their times join the integrated time.
+	times, ok := f.timestamps(v, &b, ms.Signature, at)
+	if !ok || len(times)-1 < v.policy.MinTimestamps {
 		return false
 	}
-	// F11: the chain to one of the root's CAs at the integrated time (CA window and
-	// every certificate's validity checked at that time, the signatures from the
-	// trust cache), then the SCT: the same bundleCA the slow path runs.
+	// F10, F11: at every verified time, the leaf valid and its chain to one of the
+	// root's CAs (CA window and every certificate's validity checked at that time,
+	// the signatures from the trust cache), then the SCT: the same bundleCA the slow
+	// path runs, once per time as sigstore-go calls it.
 	st := &bundleState{requireSCT: v.sg.requireSCT}
 	ca := (*bundleCA)(&bundleTrust{TrustedRoot: v.sg.cache.tm, c: v.sg.cache, st: st})
-	if _, err := ca.Verify(leaf.cert, at); err != nil || st.chainFailed || st.sctErr != nil {
-		return false
+	signedAt := at
+	for _, t := range times {
+		if leaf.cert.NotAfter.Before(t) || leaf.cert.NotBefore.After(t) {
+			return false
+		}
+		if _, err := ca.Verify(leaf.cert, t); err != nil || st.chainFailed || st.sctErr != nil {
+			return false
+		}
+		if t.Before(signedAt) {
+			signedAt = t
+		}
 	}
 	// F12: the artifact signature: the artifact's digest is the bundle's, and the
 	// leaf's P-256 key signed it (ECDSA over the SHA-256 digest, what sigstore-go's
@@ -295,8 +323,52 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	if v.acceptCertificate(&leaf.summary, r) != nil {
 		return false
 	}
-	r.SignedAt = at.UTC()
+	r.SignedAt = signedAt.UTC()
 	return true
+}
+
+// maxFastTimestamps bounds the tokens the fast path verifies (sigstore-go's limit is
+// MaxAllowedTimestamps, 32; a release bundle has one or two).
+const maxFastTimestamps = 4
+
+// timestamps verifies b's RFC 3161 tokens over the bundle's signature sig
+// (VerifySignedTimestamp: the first of the root's TSAs that verifies a token gives
+// its time) and returns the integrated time at followed by each token's time; false
+// when a token does not verify, two come from one TSA, or the list is empty or long.
+func (f *fastPath) timestamps(v *Verifier, b *fastBundle, sig []byte, at time.Time) ([]time.Time, bool) {
+	times := []time.Time{at}
+	tvd := b.VerificationMaterial.TimestampVerificationData
+	if tvd == nil {
+		return times, true
+	}
+	if len(tvd.Rfc3161Timestamps) == 0 || len(tvd.Rfc3161Timestamps) > maxFastTimestamps {
+		return nil, false
+	}
+	var uris []string
+	for _, tok := range tvd.Rfc3161Timestamps {
+		var ts *root.Timestamp
+		for _, ta := range v.sg.cache.tsas {
+			if t, err := ta.Verify(tok.SignedTimestamp, sig); err == nil {
+				ts = t
+				break
+			}
+		}
+		if ts == nil || slices.Contains(uris, ts.URI) {
+			return nil, false
+		}
+		uris = append(uris, ts.URI)
+		times = append(times, ts.Time)
+	}
+	return times, true
+}
+
+// FastAccepts reports whether the fast path accepts the bundle JSON data for the
+// artifact digest under v's policy. False says nothing: the bundle may still verify
+// (Verify, or a caller's own sigstore-go check, decides). A signing run's self-check
+// (sign) asks this first.
+func (v *Verifier) FastAccepts(digest, data []byte) bool {
+	var r Result
+	return v.fastAccept(digest, data, &r)
 }
 
 // leaf returns der parsed, or nil when it does not parse, is not P-256, has an
@@ -381,7 +453,8 @@ var fastKeys = map[string]uint32{}
 func init() {
 	for i, k := range strings.Fields(`mediaType verificationMaterial certificate rawBytes tlogEntries messageSignature
 		messageDigest algorithm digest signature logIndex logId keyId kindVersion kind version integratedTime
-		inclusionPromise signedEntryTimestamp inclusionProof rootHash treeSize hashes checkpoint envelope canonicalizedBody`) {
+		inclusionPromise signedEntryTimestamp inclusionProof rootHash treeSize hashes checkpoint envelope canonicalizedBody
+		timestampVerificationData rfc3161Timestamps signedTimestamp`) {
 		fastKeys[k] = 1 << i
 	}
 }

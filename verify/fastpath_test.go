@@ -129,6 +129,47 @@ func encodeJSON(t testing.TB, b map[string]any) []byte {
 	return out
 }
 
+// tsaVariants are a bundle with one RFC 3161 timestamp, its timestamps tampered with:
+// none may be accepted by the fast path (the slow path accepts some of them: a
+// repeated token, or an extra bad one, beside a good one, still counts once).
+func tsaVariants(t *testing.T, good []byte) map[string][]byte {
+	m := func(f func(ts []any) []any) []byte {
+		var b map[string]any
+		if err := json.Unmarshal(good, &b); err != nil {
+			t.Fatal(err)
+		}
+		tvd := obj(obj(b, "verificationMaterial"), "timestampVerificationData")
+		tvd["rfc3161Timestamps"] = f(tvd["rfc3161Timestamps"].([]any))
+		return encodeJSON(t, b)
+	}
+	tok := func(ts []any) string { return ts[0].(map[string]any)["signedTimestamp"].(string) }
+	flip := func(s string, at int) string {
+		raw, _ := base64.StdEncoding.DecodeString(s)
+		raw[at%len(raw)] ^= 1
+		return base64.StdEncoding.EncodeToString(raw)
+	}
+	cosign := readJSON(t, filepath.Join(td, "artifact.txt.cosign.sigstore.json"))
+	cosignTS := obj(obj(cosign, "verificationMaterial"), "timestampVerificationData")["rfc3161Timestamps"].([]any)
+	return map[string][]byte{
+		"TSA token, a byte flipped at its end": m(func(ts []any) []any {
+			return []any{map[string]any{"signedTimestamp": flip(tok(ts), len(tok(ts))*3/4-10)}}
+		}),
+		"TSA token, a byte flipped inside": m(func(ts []any) []any {
+			return []any{map[string]any{"signedTimestamp": flip(tok(ts), 200)}}
+		}),
+		"TSA token repeated":          m(func(ts []any) []any { return append(ts, ts[0]) }),
+		"TSA token of another bundle": m(func([]any) []any { return cosignTS }),
+		"TSA token and a bad one": m(func(ts []any) []any {
+			return append(ts, map[string]any{"signedTimestamp": flip(tok(ts), 200)})
+		}),
+		"TSA token empty":      m(func([]any) []any { return []any{map[string]any{"signedTimestamp": ""}} }),
+		"TSA token null":       m(func([]any) []any { return []any{nil} }),
+		"no TSA tokens":        m(func([]any) []any { return []any{} }),
+		"five TSA tokens":      m(func(ts []any) []any { return []any{ts[0], ts[0], ts[0], ts[0], ts[0]} }),
+		"TSA token not base64": m(func([]any) []any { return []any{map[string]any{"signedTimestamp": "!!"}} }),
+	}
+}
+
 // hostileVariants are the stack vector's shape changed one fault at a time: every
 // field the fast path reads, tampered or out of shape.
 func hostileVariants(t *testing.T, good []byte) map[string][]byte {
@@ -247,7 +288,7 @@ func TestFastPathDifferential(t *testing.T) {
 		good[n] = struct {
 			digest, data []byte
 			want         bool
-		}{art, orig, false} // has a timestamp: not the fast path's shape
+		}{art, orig, true} // with its RFC 3161 timestamp
 		good[n+" without TSA"] = struct {
 			digest, data []byte
 			want         bool
@@ -268,12 +309,23 @@ func TestFastPathDifferential(t *testing.T) {
 		}
 	}
 	stripped := stripTSA(t, "artifact.txt.cachet.sigstore.json")
-	for name, data := range hostileVariants(t, stripped) {
+	withTSA, err := os.ReadFile(filepath.Join(td, "artifact.txt.cachet.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := hostileVariants(t, stripped)
+	for name, data := range hostileVariants(t, withTSA) {
+		variants[name+" (with TSA)"] = data
+	}
+	for name, data := range tsaVariants(t, withTSA) {
+		variants[name] = data
+	}
+	for name, data := range variants {
 		if bytes.Equal(data, stripped) {
 			t.Errorf("%s: the variant is the good bundle unchanged", name)
 		}
 		handled := fp.differential(t, name, art, data)
-		if name == "re-encoded (key order)" {
+		if strings.HasPrefix(name, "re-encoded (key order)") {
 			if !handled {
 				t.Errorf("%s: not handled", name)
 			}
@@ -314,14 +366,27 @@ func TestFastPathDifferential(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	// Identity by regexp that matches, and the SCT not checked: handled, same result.
+	// Identity by regexp that matches, the SCT not checked, one timestamp required:
+	// handled, same result.
 	for name, pol := range map[string]func(p *Policy){
 		"identity regexp matches": func(p *Policy) { p.Identity, p.IdentityRegexp = "", `^https://github\.com/octo-org/.*$` },
 		"insecure-ignore-sct":     func(p *Policy) { p.InsecureIgnoreSCT = true },
+		"min-timestamps 1":        func(p *Policy) { p.MinTimestamps = 1 },
 	} {
 		fp := newFastPair(t, tr, func() *Policy { p := basePolicy(v); pol(p); return p })
-		if !fp.differential(t, name, art, stripped) {
+		if !fp.differential(t, name, art, withTSA) {
 			t.Errorf("%s: not handled", name)
+		}
+	}
+	// More timestamps required than the bundle has: not accepted.
+	for name, data := range map[string][]byte{"min-timestamps 1, no TSA": stripped, "min-timestamps 2, one TSA": withTSA} {
+		n := 1
+		if strings.Contains(name, "2") {
+			n = 2
+		}
+		fp := newFastPair(t, tr, func() *Policy { p := basePolicy(v); p.MinTimestamps = n; return p })
+		if fp.differential(t, name, art, data) {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 	// A root without CT logs: the SCT cannot be checked, not handled.

@@ -108,6 +108,21 @@ const MaxBundleSize = bundle.MaxSize
 
 // New prepares a verifier for trusted material tm and policy p.
 func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
+	return newVerifier(tm, p, nil)
+}
+
+// NewSharing is New with the trust cache of sc (the same trusted material): what sc
+// has verified (certificate chains and SCTs, TSA chains, TSA tokens) is not verified
+// again. A signing run checks its finished bundles with both: the fast path of this
+// Verifier first, sc's own sigstore-go check when that does not accept.
+func NewSharing(sc *SigstoreCheck, p *Policy) (*Verifier, error) {
+	return newVerifier(nil, p, sc)
+}
+
+func newVerifier(tm root.TrustedMaterial, p *Policy, share *SigstoreCheck) (*Verifier, error) {
+	if share != nil {
+		tm = share.tm
+	}
 	if tm == nil {
 		return nil, &Error{ReasonPolicy, errors.New("no trusted root")}
 	}
@@ -158,6 +173,9 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
+	if share != nil && share.cache != nil && p.Key == nil {
+		sg.cache = share.cache
+	}
 	v := &Verifier{policy: p, tm: tm, sg: sg, pb: pb}
 	v.fast = newFastPath(v, identity)
 	return v, nil
@@ -171,6 +189,7 @@ func New(tm root.TrustedMaterial, p *Policy) (*Verifier, error) {
 // accepts and refuses. One SigstoreCheck serves many bundles, concurrently.
 type SigstoreCheck struct {
 	sg *sgverify.Verifier
+	tm root.TrustedMaterial
 	// cache, when the trusted material is a parsed root, serves the chain and SCT
 	// checks of a certificate already verified (cache.go); cachedOpts is sigstore-go's
 	// configuration for it, without the SCT check the cache's CA makes itself.
@@ -190,7 +209,7 @@ func NewSigstoreCheck(tm root.TrustedMaterial, requireSCT bool, opts ...sgverify
 	if err != nil {
 		return nil, err
 	}
-	return &SigstoreCheck{sg: sg, cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
+	return &SigstoreCheck{sg: sg, tm: tm, cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
 }
 
 // TimestampingAuthorities are the trusted root's TSAs as this check verifies tokens
