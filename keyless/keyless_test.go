@@ -84,7 +84,7 @@ func TestVerifierRefusals(t *testing.T) {
 		{"signed by another key", otherKeyOurIssuer, ErrTokenInvalid, ""},
 		{"wrong audience", mint(t, iss, fakegithub.MintOptions{Audience: "not-sigstore"}), ErrTokenInvalid, "audience"},
 		{"expired", mint(t, iss, fakegithub.MintOptions{TTL: -10 * time.Minute}), ErrTokenInvalid, "expired"},
-		{"issuer not configured", mint(t, other, fakegithub.MintOptions{}), ErrIssuerNotConfigured, "--oidc-issuer"},
+		{"issuer not configured", mint(t, other, fakegithub.MintOptions{}), ErrIssuerNotConfigured, "configured"},
 		{"not valid yet (nbf)", mint(t, iss, fakegithub.MintOptions{Claims: map[string]any{"nbf": time.Now().Add(10 * time.Minute).Unix()}}), ErrTokenInvalid, "not valid before"},
 		{"not a JWT", "abc.def", ErrMalformedToken, ""},
 		{"garbage payload", "e30.!!!.sig", ErrMalformedToken, ""},

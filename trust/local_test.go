@@ -126,6 +126,8 @@ func TestResolve(t *testing.T) {
 			notice: "trusted root: " + filepath.Join(fresh, TrustedRootFile) + " (trust cache, imported 2 hours ago)"},
 		{name: "stale import", o: ResolveOptions{Dir: stale, TUF: mirror}, origin: FromImport,
 			notice: "imported 10 days ago", warns: "trusted root cache " + stale + " was imported 10 days ago"},
+		{name: "stale import, signing: refused", o: ResolveOptions{Dir: stale, TUF: mirror, RefuseStale: true},
+			err: "the trust cache " + stale + " is stale (imported "},
 		{name: "stale by a shorter rule", o: ResolveOptions{Dir: fresh, TUF: mirror, StaleAfter: time.Hour}, origin: FromImport,
 			warns: "imported 2 hours ago"},
 		{name: "a named repository wins over an import", o: ResolveOptions{Dir: fresh, TUF: mirror, TUFNamed: true},
@@ -158,7 +160,7 @@ func TestResolve(t *testing.T) {
 			if r.Origin != tc.origin || r.TrustedRoot == nil {
 				t.Fatalf("origin %s (root %v), want %s", r.Origin, r.TrustedRoot != nil, tc.origin)
 			}
-			notice, warning := r.Notice()
+			notice, warning := r.Notice("")
 			if !strings.Contains(notice, tc.notice) || (tc.notice == "" && tc.origin == FromFile && notice != "") {
 				t.Fatalf("notice %q, want %q", notice, tc.notice)
 			}

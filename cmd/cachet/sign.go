@@ -118,13 +118,25 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 			events = append(events, ev)
 		}
 	}
-	return sign.NewKeyless(ctx, sign.KeylessOptions{
+	k, err := sign.NewKeyless(ctx, sign.KeylessOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
 		Issuer: f.issuer, ServerURL: f.serverURL,
 		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
 			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
 		Services: f.services(), Trusted: tr, IgnoreSCT: f.ignoreSCT, Audit: al,
 	})
+	return k, tokenHint(err)
+}
+
+// tokenHint adds to a refused token the flag that fixes it; the refusal stays one.
+func tokenHint(err error) error {
+	switch {
+	case errors.Is(err, keyless.ErrNoTokenPermission):
+		return fmt.Errorf("%w (or pass --identity-token for local use)", err)
+	case errors.Is(err, keyless.ErrIssuerNotConfigured):
+		return fmt.Errorf("%w; set --oidc-issuer to the job's issuer", err)
+	}
+	return err
 }
 
 // planHint is pl.Subjects with the flag a refusal is about.

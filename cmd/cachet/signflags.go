@@ -145,7 +145,11 @@ func (f *signFlags) setServices(s sign.Services) {
 // (sign.Services.Follow), and says on stderr what it chose.
 func (f *signFlags) follow(sc *root.SigningConfig, now time.Time, e *env) error {
 	s := f.services()
-	if err := s.Follow(sc, now, sign.Explicit{Fulcio: f.set["fulcio-url"], Rekor: f.set["rekor-url"], TSA: f.set["timestamp-server-url"]}); err != nil {
+	err := s.Follow(sc, now, sign.Explicit{Fulcio: f.set["fulcio-url"], Rekor: f.set["rekor-url"], TSA: f.set["timestamp-server-url"]})
+	if errors.Is(err, trust.ErrNoFulcio) {
+		return fmt.Errorf("%w (--fulcio-url)", err)
+	}
+	if err != nil {
 		return err
 	}
 	f.setServices(s)

@@ -70,5 +70,5 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 	case errors.Is(err, sign.ErrKeyOpen):
 		return nil, fmt.Errorf("--%w", err)
 	}
-	return km, err
+	return km, tokenHint(err)
 }

@@ -91,6 +91,10 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	switch {
 	case errors.As(err, &ke):
 		return fmt.Errorf("cachet tsa serve: --key: %w", ke.Err)
+	case errors.Is(err, tsa.ErrKeyMismatch):
+		return fmt.Errorf("%w: check --key and --chain", err)
+	case errors.Is(err, tsa.ErrSerialsLocked):
+		return fmt.Errorf("%w (--replica-id, --state)", err)
 	case errors.Is(err, tsa.ErrShutdownTimeout):
 		return fmt.Errorf("%w (--shutdown-timeout %s)", err, *grace)
 	case err != nil:
