@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/interrupt"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/sethvargo/go-githubactions"
 )
@@ -50,6 +51,13 @@ func (e *env) action() *githubactions.Action {
 }
 
 func (e *env) inActions() bool { return e.getenv("GITHUB_ACTIONS") == "true" }
+
+// outputs are a signing command's step outputs (when the runner gave GITHUB_OUTPUT)
+// and, when summary and the runner gave GITHUB_STEP_SUMMARY, its job summary.
+func (e *env) outputs(summary bool) report.Actions {
+	return report.Actions{Action: e.action(), StepOutputs: e.getenv("GITHUB_OUTPUT") != "",
+		StepSummary: summary && e.getenv("GITHUB_STEP_SUMMARY") != ""}
+}
 
 // usageError is bad input from the user.
 type usageError struct{ msg string }

@@ -20,7 +20,6 @@ import (
 )
 
 func cmdSign(ctx context.Context, args []string, e *env) error {
-	a := e.action()
 	var f signFlags
 	fs := flag.NewFlagSet("cachet sign", flag.ContinueOnError)
 	f.register(fs, true)
@@ -86,18 +85,8 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	rep := runSubjects(ctx, e, p, subjects, &f, nil)
 
 	// 5. Outputs.
-	verifyCmd := report.Check{Bundle: firstOr(rep.Bundles), Artifact: firstOr(rep.Artifacts), Identity: id.SAN, Issuer: id.Issuer}.Command()
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := report.SetOutputs(a, "bundle-paths", strings.Join(rep.Bundles, "\n"), "certificate-identity", id.SAN,
-			"certificate-oidc-issuer", id.Issuer, "log-index", strings.Join(rep.Indexes, "\n"), "verify-command", verifyCmd); err != nil {
-			return err
-		}
-	}
-	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(report.SignSummary(rep.Signed, rep.Failed, id.SAN, id.Issuer, verifyCmd))
-	}
-	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
-	return rep.Err()
+	r := report.Signing{Report: rep, Identity: id.SAN, Issuer: id.Issuer, Check: report.Check{Identity: id.SAN, Issuer: id.Issuer}}
+	return r.Publish(e.stdout, e.outputs(f.showSummary))
 }
 
 // keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
@@ -163,14 +152,6 @@ func planHint(pl sign.Plan) ([]sign.Subject, error) {
 // planFlags name, for a sign.PlanError, the flag that gave the input.
 var planFlags = map[string]string{"bundle path": "--bundle", "output directory": "--output-dir",
 	"checksums": "--checksums", "checksums entry": "--checksums entry"}
-
-// firstOr is s's first element, else "" (report.Check's default).
-func firstOr(s []string) string {
-	if len(s) > 0 {
-		return s[0]
-	}
-	return ""
-}
 
 // readChecksums is sign.ReadChecksumsFile with the flag named.
 func readChecksums(path string) ([]sign.Checksum, error) {
