@@ -139,18 +139,15 @@ func cmdTrustRefresh(args []string, e *env) error {
 	if cache == "" {
 		return usagef("no trust cache: pass --cache DIR or set %s (HOME is not set either)", trust.DirEnv)
 	}
-	var anchor []byte
-	if rootPath != "" {
-		if anchor, err = regfile.ReadFile(rootPath, trust.MaxFileSize); err != nil {
-			return usagef("--tuf-root: %v", err)
-		}
-	}
 	// go-tuf's fetcher takes no context: the HTTP timeout bounds each request.
-	m, err := trust.Refresh(trust.RefreshOptions{RepositoryURL: url, Root: anchor, CacheDir: cache, HTTPClient: &http.Client{Timeout: timeout}})
-	if errors.Is(err, trust.ErrCacheNotWritable) {
+	m, err := trust.Repository{URL: url, RootPath: rootPath}.Refresh(cache, &http.Client{Timeout: timeout})
+	var rfe *trust.RootFileError
+	switch {
+	case errors.As(err, &rfe):
+		return usagef("--tuf-root: %v", rfe.Err)
+	case errors.Is(err, trust.ErrCacheNotWritable):
 		return usagef("%v: pass --cache DIR or set %s to a writable directory", err, trust.DirEnv)
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(e.stderr, "TUF repository %s: metadata valid until %s\n", m.Repository, m.Expires.UTC().Format(time.RFC3339))
