@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/cli"
 	"github.com/cachet-sign/cachet/internal/interrupt"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
@@ -59,12 +60,10 @@ func (e *env) outputs(summary bool) report.Actions {
 		StepSummary: summary && e.getenv("GITHUB_STEP_SUMMARY") != ""}
 }
 
-// usageError is bad input from the user.
-type usageError struct{ msg string }
+// usageError is bad input from the user (exit 2).
+type usageError = cli.UsageError
 
-func (u *usageError) Error() string { return u.msg }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return cli.Usagef(format, args...) }
 
 func main() {
 	ctx, stop := interrupt.Notify(context.Background())
@@ -138,26 +137,22 @@ func stopGrace(d time.Duration) { extraGrace.Store(int64(d)) }
 func stoppedCleanly() { stopped.Store(true) }
 
 // command is one entry of a command table: the top-level commands, or a command's
-// subcommands (sub). run gets the arguments after the command's name.
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, e *env) error
-	sub           []command // subcommands, for the help test; run dispatches them
-}
+// subcommands (Sub).
+type command = cli.Command[*env]
 
 // commands is cachet's command table: run dispatches through it, the usage text lists it,
 // and the help test walks it, so a command added here is covered by all three.
 var commands = []command{
-	{name: "sign", summary: "sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)", run: cmdSign},
-	{name: "attest", summary: "sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest", run: cmdAttest},
-	{name: "release", summary: "sign a GitHub release's assets and upload ASSET.sigstore.json beside each", run: cmdRelease},
-	{name: "verify", summary: "verify many artifacts against a policy, offline", run: cmdVerify},
-	{name: "verify-bundle", summary: "verify one artifact and bundle (cosign verify-blob flags, the sigstore-conformance protocol)", run: cmdVerifyBundle},
-	{name: "policy", summary: "print the verify policy and commands for a bundle", run: cmdPolicy},
-	{name: "key", summary: "key mode keys: 'key public --key REF' prints the public key", run: cmdKey, sub: keyCommands},
-	{name: "tsa", summary: "RFC 3161 timestamp authority: serve, dev-chain", run: cmdTSA, sub: tsaCommands},
-	{name: "trust", summary: "trusted root and signing config: export, import (air-gapped), refresh (TUF)", run: cmdTrust, sub: trustCommands},
-	{name: "version", summary: "print the version", run: cmdVersion},
+	{Name: "sign", Summary: "sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)", Run: cmdSign},
+	{Name: "attest", Summary: "sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest", Run: cmdAttest},
+	{Name: "release", Summary: "sign a GitHub release's assets and upload ASSET.sigstore.json beside each", Run: cmdRelease},
+	{Name: "verify", Summary: "verify many artifacts against a policy, offline", Run: cmdVerify},
+	{Name: "verify-bundle", Summary: "verify one artifact and bundle (cosign verify-blob flags, the sigstore-conformance protocol)", Run: cmdVerifyBundle},
+	{Name: "policy", Summary: "print the verify policy and commands for a bundle", Run: cmdPolicy},
+	{Name: "key", Summary: "key mode keys: 'key public --key REF' prints the public key", Run: cmdKey, Sub: keyCommands},
+	{Name: "tsa", Summary: "RFC 3161 timestamp authority: serve, dev-chain", Run: cmdTSA, Sub: tsaCommands},
+	{Name: "trust", Summary: "trusted root and signing config: export, import (air-gapped), refresh (TUF)", Run: cmdTrust, Sub: trustCommands},
+	{Name: "version", Summary: "print the version", Run: cmdVersion},
 }
 
 func cmdVersion(_ context.Context, args []string, e *env) error {
@@ -172,47 +167,10 @@ func cmdVersion(_ context.Context, args []string, e *env) error {
 	return nil
 }
 
-// usageText lists a command table.
-func usageText(prefix string, table []command, footer string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "usage: %s <command> [flags]\n\ncommands:\n", prefix)
-	w := 0
-	for _, c := range table {
-		w = max(w, len(c.name))
-	}
-	for _, c := range table {
-		fmt.Fprintf(&b, "  %-*s  %s\n", w, c.name, c.summary)
-	}
-	b.WriteString("\n")
-	if footer == "" {
-		footer = fmt.Sprintf("Run '%s <command> -h' for a command's flags.", prefix)
-	}
-	b.WriteString(footer)
-	return b.String()
-}
-
-// dispatch runs the command of table that args[0] names; -h, --help and help print
-// the table's usage on stdout (exit 0), and no command or an unknown one is a usage
-// error showing it.
+// dispatch runs the command of table that args[0] names, or prints the table's usage
+// (cli.Dispatch).
 func dispatch(ctx context.Context, args []string, e *env, prefix string, table []command, footer string) error {
-	u := usageText(prefix, table, footer)
-	if len(args) == 0 {
-		return usagef("%s", u)
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(e.stdout, u)
-		return nil
-	}
-	for _, c := range table {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], e)
-		}
-	}
-	if prefix == "cachet" {
-		return usagef("unknown command %q\n%s", args[0], u)
-	}
-	return usagef("unknown %s command %q\n%s", strings.TrimPrefix(prefix, "cachet "), args[0], u)
+	return cli.Dispatch(ctx, args, e, e.stdout, prefix, table, footer)
 }
 
 func run(ctx context.Context, args []string, e *env) int {
@@ -221,7 +179,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		if c := e.getenv("INPUT_COMMAND"); c != "" {
 			args = []string{c}
 		} else {
-			fmt.Fprintln(e.stderr, usageText("cachet", commands, ""))
+			fmt.Fprintln(e.stderr, cli.UsageText("cachet", commands, ""))
 			return exitUsage
 		}
 	}

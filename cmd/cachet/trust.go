@@ -10,21 +10,22 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/cli"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/trust"
 )
 
 var trustCommands = []command{
-	{name: "export", summary: "write a trusted root and a signing config as one file for an air-gapped machine:\n" +
+	{Name: "export", Summary: "write a trusted root and a signing config as one file for an air-gapped machine:\n" +
 		"           cachet trust export --trusted-root T [--signing-config S] --out FILE",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTrustExport(args, e) }},
-	{name: "import", summary: "unpack such a file into DIR/trusted_root.json and DIR/signing_config.v0.2.json:\n" +
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTrustExport(args, e) }},
+	{Name: "import", Summary: "unpack such a file into DIR/trusted_root.json and DIR/signing_config.v0.2.json:\n" +
 		"           cachet trust import FILE [--dir DIR]",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTrustImport(args, e) }},
-	{name: "refresh", summary: "update DIR/trusted_root.json and DIR/signing_config.v0.2.json from a TUF repository\n" +
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTrustImport(args, e) }},
+	{Name: "refresh", Summary: "update DIR/trusted_root.json and DIR/signing_config.v0.2.json from a TUF repository\n" +
 		"           (default: the Sigstore public-good one, trusted through sigstore-go's embedded TUF root):\n" +
 		"           cachet trust refresh [--tuf-url URL [--tuf-root root.json]] [--cache DIR]",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTrustRefresh(args, e) }},
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTrustRefresh(args, e) }},
 }
 
 const trustFooter = `DIR defaults to the trust cache: $CACHET_TRUST_DIR, else $XDG_CACHE_HOME/cachet/trust, else
@@ -42,17 +43,7 @@ func cmdTrust(ctx context.Context, args []string, e *env) error {
 
 // parseInterspersed parses flags given before or after the positional arguments.
 func parseInterspersed(fs *flag.FlagSet, args []string, e *env) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args, e); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
+	return cli.ParseInterspersed(fs, args, e.stdout, e.stderr, e.action().GetInput)
 }
 
 func cmdTrustExport(args []string, e *env) error {

@@ -14,9 +14,9 @@ import (
 )
 
 var tsaCommands = []command{
-	{name: "serve", summary: "run an RFC 3161 timestamp authority over HTTP", run: cmdTSAServe},
-	{name: "dev-chain", summary: "write a development root CA, TSA certificate and key (never for production)",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTSADevChain(args, e) }},
+	{Name: "serve", Summary: "run an RFC 3161 timestamp authority over HTTP", Run: cmdTSAServe},
+	{Name: "dev-chain", Summary: "write a development root CA, TSA certificate and key (never for production)",
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTSADevChain(args, e) }},
 }
 
 // cmdTSA runs the timestamp authority commands.
