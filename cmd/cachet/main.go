@@ -72,19 +72,12 @@ func main() {
 	setGC(os.Getenv("GOGC"))
 	done := make(chan int, 1)
 	go func() { code := run(ctx, os.Args[1:], e); stopProfile(); done <- code }()
-	var code int
-	select {
-	case code = <-done:
-	case <-ctx.Done():
-		// Every long operation sees ctx (reads, network calls, waits) and returns
-		// within moments; one that does not (go-tuf's fetcher takes no context) does
-		// not keep the process alive. Bundles are written to a temporary file and
-		// renamed, so even this exit leaves no partial bundle at a bundle path.
-		select {
-		case code = <-done:
-		case <-time.After(interruptGrace + time.Duration(extraGrace.Load())):
-			code = exit(ctx, errors.New("the command did not stop in time; exiting"), e)
-		}
+	// Every long operation sees ctx (reads, network calls, waits) and returns within
+	// moments of a signal. Bundles are written to a temporary file and renamed, so
+	// even giving up leaves no partial bundle at a bundle path.
+	code, ok := interrupt.Wait(ctx, done, func() time.Duration { return interruptGrace + time.Duration(extraGrace.Load()) })
+	if !ok {
+		code = exit(ctx, errors.New("the command did not stop in time; exiting"), e)
 	}
 	stop()
 	os.Exit(code)
@@ -190,14 +183,8 @@ func run(ctx context.Context, args []string, e *env) int {
 // reported as interrupted (exit 128 + the signal's number) whatever the command
 // returned: what it did not finish is not a success.
 func exit(ctx context.Context, err error, e *env) int {
-	var intr *interrupt.Signal
-	if errors.As(context.Cause(ctx), &intr) && !(err == nil && stopped.Load()) {
-		if err == nil || errors.Is(err, intr) && err.Error() == intr.Error() {
-			err = errors.New(intr.Error())
-		} else {
-			err = fmt.Errorf("%s: %w", intr.Error(), err)
-		}
-	} else if err == nil || errors.Is(err, errHelpShown) {
+	err, intr := interrupt.Result(ctx, err, stopped.Load())
+	if intr == nil && (err == nil || errors.Is(err, errHelpShown)) {
 		return exitOK
 	}
 	code := exitFailure
