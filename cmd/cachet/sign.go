@@ -112,7 +112,7 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 		Issuer: f.issuer, ServerURL: f.serverURL,
 		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
 			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
-		Services: f.services(), Trusted: tr, IgnoreSCT: f.ignoreSCT, Audit: al,
+		Services: f.svc, Trusted: tr, IgnoreSCT: f.ignoreSCT, Audit: al,
 	})
 	return k, tokenHint(err)
 }

@@ -45,7 +45,7 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 	km, err := sign.NewKeyMode(ctx, sign.KeyModeOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
 		Issuer: f.issuer, PolicyPath: f.policyFile, Tenant: f.tenant, Key: f.key, KeyOptions: opts,
-		Services: f.services(), TLogUpload: f.tlogUpload, Trusted: tr, Audit: al,
+		Services: f.svc, TLogUpload: f.tlogUpload, Trusted: tr, Audit: al,
 	})
 	switch {
 	case errors.Is(err, sign.ErrKeyNeedsTimestamp):

@@ -86,7 +86,7 @@ func signingTrustedRoot(e *env, f *signFlags) (*root.TrustedRoot, error) {
 			return nil, usagef("the signing config of %s: %v", trustSource(r), err)
 		}
 	}
-	f.defaults()
+	f.svc.Defaults()
 	if err := f.checkLog(); err != nil {
 		return nil, err
 	}
