@@ -64,6 +64,24 @@ func MarkImported(dir, from string, now time.Time) error {
 	return writeAtomic(filepath.Join(dir, importMarker), append(b, '\n'))
 }
 
+// ImportFile unpacks the trust file at path (a trust envelope or a trusted_root.json,
+// see ReadFile) into dir (Import) and marks dir imported from it as of now
+// (MarkImported), so that commands use it as it is. It returns the paths written.
+func ImportFile(path, dir string, now time.Time) ([]string, error) {
+	m, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := Import(m, dir)
+	if err == nil {
+		err = MarkImported(dir, path, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("import into %s: %w", dir, err)
+	}
+	return paths, nil
+}
+
 // ResolveOptions say where to look for a trusted root, in order: File; the trust cache
 // in Dir when `cachet trust import` filled it and no repository was named; the TUF
 // repository TUF names (its cache in Dir while its metadata is valid, else a refresh);

@@ -211,3 +211,37 @@ func TestRefreshDefaultsToPublicGood(t *testing.T) {
 		t.Fatalf("root without a URL: %v", err)
 	}
 }
+
+// TestImportFile: an imported file is in the cache and used as an import from then on;
+// a file that is no trust file, or a cache that cannot be written, imports nothing.
+func TestImportFile(t *testing.T) {
+	now := time.Now()
+	dir := filepath.Join(t.TempDir(), "trust")
+	paths, err := ImportFile(vectorRoot, dir, now)
+	if err != nil || len(paths) != 1 || paths[0] != filepath.Join(dir, TrustedRootFile) {
+		t.Fatalf("paths %q, err %v", paths, err)
+	}
+	r, err := Resolve(ResolveOptions{Dir: dir, Now: func() time.Time { return now }})
+	if err != nil || r.Origin != FromImport || r.Stale {
+		t.Fatalf("resolved %+v, err %v", r, err)
+	}
+	notTrust := filepath.Join(t.TempDir(), "x.json")
+	if err := os.WriteFile(notTrust, []byte(`{}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, dir, want string }{
+		{notTrust, t.TempDir(), notTrust},
+		{vectorRoot, filepath.Join(file, "trust"), "import into " + filepath.Join(file, "trust")},
+	} {
+		if _, err := ImportFile(tc.path, tc.dir, now); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ImportFile(%s, %s): err %v, want %q", tc.path, tc.dir, err, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(tc.dir, importMarker)); err == nil {
+			t.Errorf("%s marked imported", tc.dir)
+		}
+	}
+}

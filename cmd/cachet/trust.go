@@ -95,14 +95,7 @@ func cmdTrustImport(args []string, e *env) error {
 	if len(pos) != 1 || dir == "" {
 		return usagef("usage: cachet trust import FILE [--dir DIR] (no default DIR: set %s or HOME)", trust.DirEnv)
 	}
-	m, err := trust.ReadFile(pos[0])
-	if err != nil {
-		return err
-	}
-	paths, err := trust.Import(m, dir)
-	if err == nil {
-		err = trust.MarkImported(dir, pos[0], time.Now())
-	}
+	paths, err := trust.ImportFile(pos[0], dir, time.Now())
 	if err != nil {
 		return fmt.Errorf("trust import: %w", err)
 	}
