@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
@@ -119,14 +118,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	var plain, digests []string
-	for _, x := range append(append([]string{}, arts...), fs.Args()...) {
-		if strings.HasPrefix(x, "sha256:") {
-			digests = append(digests, x)
-		} else {
-			plain = append(plain, x)
-		}
-	}
+	plain, digests := verify.SplitArgs(append(append([]string{}, arts...), fs.Args()...))
 	// Globs skip bundles, links and special files (expandArtifacts); a named artifact
 	// that exists must be a regular file (verify.Subjects). A missing one is reported
 	// with the results.
