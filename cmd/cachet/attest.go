@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/attest"
-	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
@@ -130,12 +129,11 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return usagef("--predicate-path %s: %v", f.predicatePath, err)
 		}
 	}
-	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	al := &audit.Logger{W: auditW}
 
 	// 2. Identity and signer: a Fulcio certificate (keyless), or a key gated by the
 	// signing policy (key mode); either way the job's verified token names the run.

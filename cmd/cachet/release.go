@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/gh"
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/release"
@@ -96,12 +95,11 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 2. One certificate for the run (checks the identity before any download).
-	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	al := &audit.Logger{W: auditW}
 	p, id, err := keylessPipeline(ctx, e, &f, tr, al)
 	if err != nil {
 		return err

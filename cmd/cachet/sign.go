@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -65,12 +64,11 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	al := &audit.Logger{W: auditW}
 	if f.key != "" {
 		return signWithKey(ctx, e, &f, subjects, tr, al)
 	}
@@ -186,19 +184,11 @@ func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	return tok, err
 }
 
-func openAudit(path string, stderr io.Writer) (io.Writer, func(), error) {
-	if path == "" || path == "-" {
-		return stderr, func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+// openAudit is audit.Open with the flag named.
+func openAudit(path string, stderr io.Writer) (*audit.Logger, func() error, error) {
+	l, closeAudit, err := audit.Open(path, stderr)
 	if err != nil {
 		return nil, nil, usagef("--audit-log: %v", err)
 	}
-	return f, func() { f.Close() }, nil
-}
-
-// fileExists is true for a regular file at p.
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
+	return l, closeAudit, nil
 }
