@@ -418,7 +418,7 @@ func TestFulcioRefusesIssuer(t *testing.T) {
 				"fulcio at " + f.URL + " refused the identity token of issuer " + tc.kind + ", which verified here",
 				"GitHub Enterprise Server issuers (https://HOST/_services/token) and enterprise-slug issuers (" + DefaultIssuer + "/<slug>) only when configured there",
 				"does not list " + tc.issuer,
-				"--fulcio-url", "--signing-config", "key mode (--key)",
+				"use a Fulcio that lists the issuer, or sign with a key",
 				"400 Bad Request: There was an error processing the identity token",
 			} {
 				if !strings.Contains(err.Error(), want) {

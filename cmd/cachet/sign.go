@@ -115,13 +115,16 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 	return k, tokenHint(err)
 }
 
-// tokenHint adds to a refused token the flag that fixes it; the refusal stays one.
+// tokenHint adds to a refused token (or an issuer Fulcio refuses) the flags that fix
+// it; the refusal stays one.
 func tokenHint(err error) error {
 	switch {
 	case errors.Is(err, keyless.ErrNoTokenPermission):
 		return fmt.Errorf("%w (or pass --identity-token for local use)", err)
 	case errors.Is(err, keyless.ErrIssuerNotConfigured):
 		return fmt.Errorf("%w; set --oidc-issuer to the job's issuer", err)
+	case errors.Is(err, keyless.ErrIssuerNotAccepted):
+		return fmt.Errorf("%w; name one with --fulcio-url or --signing-config, or sign in key mode (--key)", err)
 	}
 	return err
 }
