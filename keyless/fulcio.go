@@ -64,8 +64,8 @@ func (e *IssuerRefusedError) Error() string {
 	}
 	return fmt.Sprintf("fulcio at %s refused the identity token of issuer %s (%s), which verified here (signature, audience, expiry): "+
 		"Fulcio accepts only the issuers its operator configured, and GitHub Enterprise Server issuers (https://HOST/_services/token) "+
-		"and enterprise-slug issuers (%s/<slug>) only when configured there, so this Fulcio most likely does not list %s. "+
-		"Use a Fulcio that lists the issuer (--fulcio-url or --signing-config), or sign in key mode (--key) (Fulcio answered %s: %s)",
+		"and enterprise-slug issuers (%s/<slug>) only when configured there, so this Fulcio most likely does not list %s "+
+		"(Fulcio answered %s: %s): use a Fulcio that lists the issuer, or sign with a key",
 		e.FulcioURL, e.Issuer, kind, DefaultIssuer, e.Issuer, e.Status, e.Message)
 }
 

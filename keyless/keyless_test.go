@@ -84,7 +84,7 @@ func TestVerifierRefusals(t *testing.T) {
 		{"signed by another key", otherKeyOurIssuer, ErrTokenInvalid, ""},
 		{"wrong audience", mint(t, iss, fakegithub.MintOptions{Audience: "not-sigstore"}), ErrTokenInvalid, "audience"},
 		{"expired", mint(t, iss, fakegithub.MintOptions{TTL: -10 * time.Minute}), ErrTokenInvalid, "expired"},
-		{"issuer not configured", mint(t, other, fakegithub.MintOptions{}), ErrIssuerNotConfigured, "--oidc-issuer"},
+		{"issuer not configured", mint(t, other, fakegithub.MintOptions{}), ErrIssuerNotConfigured, "configured"},
 		{"not valid yet (nbf)", mint(t, iss, fakegithub.MintOptions{Claims: map[string]any{"nbf": time.Now().Add(10 * time.Minute).Unix()}}), ErrTokenInvalid, "not valid before"},
 		{"not a JWT", "abc.def", ErrMalformedToken, ""},
 		{"garbage payload", "e30.!!!.sig", ErrMalformedToken, ""},
@@ -418,7 +418,7 @@ func TestFulcioRefusesIssuer(t *testing.T) {
 				"fulcio at " + f.URL + " refused the identity token of issuer " + tc.kind + ", which verified here",
 				"GitHub Enterprise Server issuers (https://HOST/_services/token) and enterprise-slug issuers (" + DefaultIssuer + "/<slug>) only when configured there",
 				"does not list " + tc.issuer,
-				"--fulcio-url", "--signing-config", "key mode (--key)",
+				"use a Fulcio that lists the issuer, or sign with a key",
 				"400 Bad Request: There was an error processing the identity token",
 			} {
 				if !strings.Contains(err.Error(), want) {

@@ -31,7 +31,7 @@ const Audience = "sigstore"
 var (
 	// ErrNoTokenPermission means the job cannot ask for an OIDC token.
 	ErrNoTokenPermission = errors.New("no OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set; " +
-		"add `permissions: id-token: write` to the job (or pass --identity-token for local use)")
+		"add `permissions: id-token: write` to the job")
 	// ErrMalformedToken means the token is not a well-formed JWT.
 	ErrMalformedToken = errors.New("malformed identity token")
 	// ErrTokenInvalid means the token failed verification (signature, audience, expiry).
@@ -118,10 +118,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	issuer := strings.TrimSuffix(v.Issuer, "/")
 	if issuer == "" {
-		return nil, fmt.Errorf("%w: no issuer configured; set --oidc-issuer", ErrIssuerNotConfigured)
+		return nil, fmt.Errorf("%w: no issuer configured", ErrIssuerNotConfigured)
 	}
 	if unverified.Issuer != issuer {
-		return nil, fmt.Errorf("%w: token issuer %q, configured %q; set --oidc-issuer to the job's issuer", ErrIssuerNotConfigured, unverified.Issuer, issuer)
+		return nil, fmt.Errorf("%w: token issuer %q, configured %q", ErrIssuerNotConfigured, unverified.Issuer, issuer)
 	}
 	now := time.Now
 	if v.Now != nil {

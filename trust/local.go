@@ -64,6 +64,24 @@ func MarkImported(dir, from string, now time.Time) error {
 	return writeAtomic(filepath.Join(dir, importMarker), append(b, '\n'))
 }
 
+// ImportFile unpacks the trust file at path (a trust envelope or a trusted_root.json,
+// see ReadFile) into dir (Import) and marks dir imported from it as of now
+// (MarkImported), so that commands use it as it is. It returns the paths written.
+func ImportFile(path, dir string, now time.Time) ([]string, error) {
+	m, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := Import(m, dir)
+	if err == nil {
+		err = MarkImported(dir, path, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("import into %s: %w", dir, err)
+	}
+	return paths, nil
+}
+
 // ResolveOptions say where to look for a trusted root, in order: File; the trust cache
 // in Dir when `cachet trust import` filled it and no repository was named; the TUF
 // repository TUF names (its cache in Dir while its metadata is valid, else a refresh);
@@ -80,7 +98,11 @@ type ResolveOptions struct {
 	// Embedded allows verification's fallbacks when the repository is unreachable.
 	// Signing never sets it: it would sign against keys that may have been retired.
 	Embedded bool
-	Now      func() time.Time
+	// RefuseStale makes a stale import a *StaleError instead of a warning. Signing
+	// sets it: a key Sigstore rotated since would make a bundle nobody can verify, or
+	// trust one it no longer should.
+	RefuseStale bool
+	Now         func() time.Time
 	// StaleAfter is the age that makes an imported cache stale; StaleAfter when zero.
 	StaleAfter time.Duration
 }
@@ -110,6 +132,16 @@ var (
 	ErrNoCacheDir    = errors.New("no trust cache directory: set " + DirEnv + " or HOME")
 )
 
+// StaleError is an imported trust cache too old to sign with (ResolveOptions.RefuseStale).
+type StaleError struct {
+	Dir string
+	Age time.Duration
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("the trust cache %s is stale (imported %s ago): signing needs current trust", e.Dir, e.Age.Round(time.Hour))
+}
+
 // Resolve finds the trusted root o allows. A cache whose trusted_root.json does not
 // parse is an error, not a reason to fall back: a damaged cache should be noticed.
 func Resolve(o ResolveOptions) (*Resolved, error) {
@@ -127,7 +159,11 @@ func Resolve(o ResolveOptions) (*Resolved, error) {
 		return nil, ErrNoCacheDir
 	}
 	if !o.TUFNamed {
-		if r, err := imported(o); r != nil || err != nil {
+		r, err := imported(o)
+		if r != nil && r.Stale && o.RefuseStale {
+			return nil, &StaleError{Dir: r.Dir, Age: r.Age}
+		}
+		if r != nil || err != nil {
 			return r, err
 		}
 	}
@@ -190,8 +226,13 @@ func imported(o ResolveOptions) (*Resolved, error) {
 }
 
 // Notice is the line telling the user which trusted root is used, and a warning when
-// it may be out of date; both empty for an explicit file.
-func (r *Resolved) Notice() (notice, warning string) {
+// it may be out of date; both empty for an explicit file. explicit says how the user
+// names a trusted root file instead (a command line's "pass --trusted-root"); "name a
+// trusted root file" when empty.
+func (r *Resolved) Notice(explicit string) (notice, warning string) {
+	if explicit == "" {
+		explicit = "name a trusted root file"
+	}
 	switch r.Origin {
 	case FromImport:
 		notice = fmt.Sprintf("trusted root: %s (trust cache, imported %s ago)", r.Path, roughly(r.Age))
@@ -206,11 +247,11 @@ func (r *Resolved) Notice() (notice, warning string) {
 		notice = fmt.Sprintf("trusted root: TUF repository %s (%s in %s, metadata valid until %s)", r.Repository, how, r.Dir, r.Expires.UTC().Format(time.RFC3339))
 		if r.Stale {
 			notice = fmt.Sprintf("trusted root: TUF repository %s, as last refreshed into %s (metadata expired %s)", r.Repository, r.Dir, r.Expires.UTC().Format(time.RFC3339))
-			warning = fmt.Sprintf("%v: verifying with the trusted root it last served, whose TUF metadata expired %s; keys added since are unknown: restore access to the repository, or pass --trusted-root", r.Unreachable, r.Expires.UTC().Format(time.RFC3339))
+			warning = fmt.Sprintf("%v: verifying with the trusted root it last served, whose TUF metadata expired %s; keys added since are unknown: restore access to the repository, or %s", r.Unreachable, r.Expires.UTC().Format(time.RFC3339), explicit)
 		}
 	case FromEmbedded:
 		notice = "trusted root: " + publicgood.Source() +
-			"; bundles made with keys newer than that do not verify: run `cachet trust refresh` or pass --trusted-root"
+			"; bundles made with keys newer than that do not verify: run `cachet trust refresh` or " + explicit
 		if r.Unreachable != nil {
 			warning = fmt.Sprintf("%v, and the trust cache holds nothing of it: verifying with the %s", r.Unreachable, publicgood.Source())
 		}

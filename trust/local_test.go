@@ -126,6 +126,8 @@ func TestResolve(t *testing.T) {
 			notice: "trusted root: " + filepath.Join(fresh, TrustedRootFile) + " (trust cache, imported 2 hours ago)"},
 		{name: "stale import", o: ResolveOptions{Dir: stale, TUF: mirror}, origin: FromImport,
 			notice: "imported 10 days ago", warns: "trusted root cache " + stale + " was imported 10 days ago"},
+		{name: "stale import, signing: refused", o: ResolveOptions{Dir: stale, TUF: mirror, RefuseStale: true},
+			err: "the trust cache " + stale + " is stale (imported "},
 		{name: "stale by a shorter rule", o: ResolveOptions{Dir: fresh, TUF: mirror, StaleAfter: time.Hour}, origin: FromImport,
 			warns: "imported 2 hours ago"},
 		{name: "a named repository wins over an import", o: ResolveOptions{Dir: fresh, TUF: mirror, TUFNamed: true},
@@ -158,7 +160,7 @@ func TestResolve(t *testing.T) {
 			if r.Origin != tc.origin || r.TrustedRoot == nil {
 				t.Fatalf("origin %s (root %v), want %s", r.Origin, r.TrustedRoot != nil, tc.origin)
 			}
-			notice, warning := r.Notice()
+			notice, warning := r.Notice("")
 			if !strings.Contains(notice, tc.notice) || (tc.notice == "" && tc.origin == FromFile && notice != "") {
 				t.Fatalf("notice %q, want %q", notice, tc.notice)
 			}
@@ -207,5 +209,39 @@ func TestRefreshDefaultsToPublicGood(t *testing.T) {
 	}
 	if _, err := Refresh(RefreshOptions{CacheDir: cache, Root: []byte("{}")}); err == nil || !strings.Contains(err.Error(), "needs the URL") {
 		t.Fatalf("root without a URL: %v", err)
+	}
+}
+
+// TestImportFile: an imported file is in the cache and used as an import from then on;
+// a file that is no trust file, or a cache that cannot be written, imports nothing.
+func TestImportFile(t *testing.T) {
+	now := time.Now()
+	dir := filepath.Join(t.TempDir(), "trust")
+	paths, err := ImportFile(vectorRoot, dir, now)
+	if err != nil || len(paths) != 1 || paths[0] != filepath.Join(dir, TrustedRootFile) {
+		t.Fatalf("paths %q, err %v", paths, err)
+	}
+	r, err := Resolve(ResolveOptions{Dir: dir, Now: func() time.Time { return now }})
+	if err != nil || r.Origin != FromImport || r.Stale {
+		t.Fatalf("resolved %+v, err %v", r, err)
+	}
+	notTrust := filepath.Join(t.TempDir(), "x.json")
+	if err := os.WriteFile(notTrust, []byte(`{}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, dir, want string }{
+		{notTrust, t.TempDir(), notTrust},
+		{vectorRoot, filepath.Join(file, "trust"), "import into " + filepath.Join(file, "trust")},
+	} {
+		if _, err := ImportFile(tc.path, tc.dir, now); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ImportFile(%s, %s): err %v, want %q", tc.path, tc.dir, err, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(tc.dir, importMarker)); err == nil {
+			t.Errorf("%s marked imported", tc.dir)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/cachet-sign/cachet/internal/regfile"
 )
 
 // Environment variables naming the TUF repository when nothing names it explicitly.
@@ -80,4 +82,21 @@ func (r Repository) RefreshOptions(getenv func(string) string) (o RefreshOptions
 	}
 	o.RepositoryURL = url
 	return o, r.URL != "" || r.RootPath != "", nil
+}
+
+// Refresh updates cacheDir from the repository r names explicitly, as Refresh does; the
+// environment variables are not read, so a refresh updates what its caller names. The
+// root file is read whole, up to MaxFileSize (a *RootFileError when it cannot be).
+func (r Repository) Refresh(cacheDir string, hc *http.Client) (*TUFMaterial, error) {
+	if r.RootPath != "" && r.URL == "" {
+		return nil, ErrRootWithoutURL
+	}
+	o := RefreshOptions{RepositoryURL: r.URL, CacheDir: cacheDir, HTTPClient: hc}
+	if r.RootPath != "" {
+		var err error
+		if o.Root, err = regfile.ReadFile(r.RootPath, MaxFileSize); err != nil {
+			return nil, &RootFileError{err}
+		}
+	}
+	return Refresh(o)
 }

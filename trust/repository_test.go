@@ -3,8 +3,10 @@ package trust
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +82,43 @@ func TestRepositoryNames(t *testing.T) {
 		return ""
 	}); !errors.Is(err, ErrRootWithoutURL) {
 		t.Errorf("a root without a URL: %v", err)
+	}
+}
+
+// TestRepositoryRefresh: a refresh asks the repository named, with the root file named
+// (never the environment's); a root without its URL and an unreadable root are
+// refused before any request.
+func TestRepositoryRefresh(t *testing.T) {
+	dir := t.TempDir()
+	rootFile := filepath.Join(dir, "root.json")
+	if err := os.WriteFile(rootFile, []byte(`{"signed":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		r        Repository
+		wantURL  string // the first request's prefix; "" for none
+		rootFile bool
+		err      error
+	}{
+		{name: "public-good by default", r: Repository{}, wantURL: PublicGoodRepository + "/"},
+		{name: "a named mirror", r: Repository{URL: "https://tuf.example.com"}, wantURL: "https://tuf.example.com/"},
+		{name: "root without URL", r: Repository{RootPath: rootFile}, err: ErrRootWithoutURL},
+		{name: "unreadable root", r: Repository{URL: "https://tuf.example.com", RootPath: filepath.Join(dir, "missing")}, rootFile: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			_, err := tc.r.Refresh(t.TempDir(), &http.Client{Transport: rec})
+			var rfe *RootFileError
+			switch {
+			case err == nil:
+				t.Fatal("refresh against a 404 succeeded")
+			case tc.err != nil && !errors.Is(err, tc.err), tc.rootFile && !errors.As(err, &rfe):
+				t.Fatalf("err %v, want %v", err, tc.err)
+			}
+			if tc.wantURL == "" && len(rec.urls) > 0 || tc.wantURL != "" && (len(rec.urls) == 0 || !strings.HasPrefix(rec.urls[0], tc.wantURL)) {
+				t.Fatalf("requested %v, want %q first", rec.urls, tc.wantURL)
+			}
+		})
 	}
 }

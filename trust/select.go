@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,6 +30,9 @@ type Services struct {
 	TSAURLs      []string // every one must answer: one RFC 3161 timestamp each
 }
 
+// ErrNoFulcio is a signing config listing Fulcio CAs of which none is valid.
+var ErrNoFulcio = errors.New("no Fulcio CA")
+
 // Select picks the services of sc valid at now. Fulcio: the newest valid v1 CA. Rekor:
 // the config's selector over valid v1 logs, which must leave exactly one (cachet writes
 // one entry). TSAs: the config's selector over valid v1 TSAs (ALL: one per operator;
@@ -46,7 +50,7 @@ func Select(sc *root.SigningConfig, now time.Time) (*Services, error) {
 	if cas := sc.FulcioCertificateAuthorityURLs(); len(cas) > 0 {
 		s, err := root.SelectService(cas, FulcioAPIVersions, now)
 		if err != nil {
-			return nil, fmt.Errorf("signing config: no Fulcio CA (majorApiVersion 1) valid at %s among %d: add one or pass --fulcio-url", now.Format(time.RFC3339), len(cas))
+			return nil, fmt.Errorf("signing config: %w (majorApiVersion 1) valid at %s among %d: add one, or name a Fulcio explicitly", ErrNoFulcio, now.Format(time.RFC3339), len(cas))
 		}
 		out.FulcioURL = s.URL
 	}

@@ -351,7 +351,7 @@ func explain(url string, err error) error {
 	case errors.As(err, &expired):
 		return fmt.Errorf("tuf %s: %w: metadata expired (%v): the repository must re-sign it, or this machine's clock is wrong; %s", url, ErrTUFRefused, err, kept)
 	case errors.As(err, &unsigned):
-		return fmt.Errorf("tuf %s: %w: metadata not signed by the keys the TUF root trusts (%v): a wrong --tuf-root, or a tampered repository; %s", url, ErrTUFRefused, err, kept)
+		return fmt.Errorf("tuf %s: %w: metadata not signed by the keys the TUF root trusts (%v): a wrong TUF root, or a tampered repository; %s", url, ErrTUFRefused, err, kept)
 	case errors.As(err, &rollback):
 		return fmt.Errorf("tuf %s: %w: rollback: the repository offers older metadata than this cache already verified (%v); %s", url, ErrTUFRefused, err, kept)
 	case errors.As(err, &hashes):

@@ -13,6 +13,10 @@ import (
 // ErrBadChain means a TSA certificate chain is not fit to issue tokens.
 var ErrBadChain = errors.New("tsa: certificate chain refused")
 
+// ErrKeyMismatch is the ErrBadChain of a signing key the chain's leaf does not certify:
+// the key and the chain were given for different authorities.
+var ErrKeyMismatch = errors.New("the signing key does not match the TSA certificate")
+
 // LoadSigner reads a private key from a PEM file: PKCS#8 ("PRIVATE KEY"), SEC 1
 // ("EC PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY"). Encrypted PEM is refused.
 func LoadSigner(path string) (crypto.Signer, error) {
@@ -110,7 +114,7 @@ func CheckChain(chain []*x509.Certificate, pub crypto.PublicKey, now func() time
 	}
 	k, ok := pub.(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !k.Equal(leaf.PublicKey) {
-		return fmt.Errorf("%w: the signing key does not match the TSA certificate %q: check --key and --chain", ErrBadChain, leaf.Subject)
+		return fmt.Errorf("%w: %w %q", ErrBadChain, ErrKeyMismatch, leaf.Subject)
 	}
 	root := chain[len(chain)-1]
 	if err := root.CheckSignatureFrom(root); err != nil {

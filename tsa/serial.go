@@ -23,7 +23,7 @@ const (
 )
 
 // ErrSerialsLocked means another process holds the same state directory and replica id.
-var ErrSerialsLocked = errors.New("tsa: serial state is in use by another process; give each replica its own --replica-id or --state")
+var ErrSerialsLocked = errors.New("tsa: serial state is in use by another process; give each replica its own replica id or state directory")
 
 // Serials hands out TSTInfo serial numbers that are never reused by this replica, also
 // across restarts and crashes, and never collide with another replica's.
@@ -83,7 +83,7 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 	s.cond = sync.NewCond(&s.mu)
 	if o.Dir == "" {
 		if !o.Ephemeral {
-			return nil, errors.New("tsa: no state directory for serial numbers: pass --state DIR so serials survive restarts")
+			return nil, errors.New("tsa: no state directory for serial numbers: give one so serials survive restarts")
 		}
 		now := time.Now
 		if o.Now != nil {
@@ -112,7 +112,7 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 	if !found && usedBefore {
 		unlock()
 		return nil, fmt.Errorf("tsa: %s exists but the serial high-water mark %s is missing: this replica issued serials before, and starting again could repeat them; "+
-			"restore %s from a backup (an old one is safe, see the README), or start under a new --replica-id", lockPath, s.path(), s.name())
+			"restore %s from a backup (an old one is safe, see the README), or start under a new replica id", lockPath, s.path(), s.name())
 	}
 	// The counter never starts below the clock in microseconds, so a restored old
 	// backup of the mark (or a lost one) cannot lead back into serials issued since:
@@ -127,7 +127,7 @@ func OpenSerials(o SerialOptions) (*Serials, error) {
 	}
 	if hw > ^uint64(0)-1<<40 {
 		unlock()
-		return nil, fmt.Errorf("tsa: serial counter in %s is exhausted; use another --replica-id", s.path())
+		return nil, fmt.Errorf("tsa: serial counter in %s is exhausted; use another replica id", s.path())
 	}
 	s.next = hw + 1
 	if err := s.persist(hw + s.block); err != nil {
@@ -239,7 +239,7 @@ func readHighWater(path string) (hw uint64, found bool, err error) {
 	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
 		// Never guess: a lost high-water mark could reissue serials.
-		return 0, false, fmt.Errorf("tsa: serial state %s is corrupt (%v): restore it, or move to a new --replica-id", path, err)
+		return 0, false, fmt.Errorf("tsa: serial state %s is corrupt (%v): restore it, or move to a new replica id", path, err)
 	}
 	return v, true, nil
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"regexp"
 	"testing"
 )
@@ -34,6 +35,36 @@ func TestPolicyFor(t *testing.T) {
 			t.Errorf("exact: identity %q, regexp %q", p.Identity, p.IdentityRegexp)
 		case anyRef && (p.Identity != "" || !regexp.MustCompile(p.IdentityRegexp).MatchString(cert.URIs[0].String())):
 			t.Errorf("any ref: identity %q, regexp %q does not match %s", p.Identity, p.IdentityRegexp, cert.URIs[0])
+		}
+	}
+}
+
+// TestPolicyForBundle: a certificate bundle gives its policy; a key-based bundle has no
+// identity to pin (ErrKeyBundle); a bundle that does not load is a ReasonBundle *Error.
+func TestPolicyForBundle(t *testing.T) {
+	for _, tc := range []struct {
+		path      string
+		keyBundle bool
+		loadErr   bool
+	}{
+		{path: "../testdata/verify/artifact.txt.cachet.sigstore.json"},
+		{path: "../testdata/conformance/bundle-verify/managed-key-happy-path/bundle.sigstore.json", keyBundle: true},
+		{path: "../testdata/verify/artifact.txt", loadErr: true},
+		{path: "../testdata/verify/missing.sigstore.json", loadErr: true},
+	} {
+		p, err := PolicyForBundle(tc.path, false)
+		var ve *Error
+		switch {
+		case tc.keyBundle:
+			if !errors.Is(err, ErrKeyBundle) {
+				t.Errorf("%s: err %v, want ErrKeyBundle", tc.path, err)
+			}
+		case tc.loadErr:
+			if !errors.As(err, &ve) || ve.Reason != ReasonBundle {
+				t.Errorf("%s: err %v, want a bundle *Error", tc.path, err)
+			}
+		case err != nil || p.RepositoryID != "123456789":
+			t.Errorf("%s: policy %+v, err %v", tc.path, p, err)
 		}
 	}
 }

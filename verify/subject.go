@@ -83,6 +83,19 @@ func (e *NotRegularError) Error() string {
 	return fmt.Sprintf("artifact %s is %s: only regular files are artifacts", e.Path, regfile.Kind(e.Mode))
 }
 
+// SplitArgs sorts a command line's artifact arguments: digests (sha256:HEX or
+// sha256:HEX=BUNDLE, subjects not on disk) and paths (files or globs), each in order.
+func SplitArgs(args []string) (paths, digests []string) {
+	for _, x := range args {
+		if strings.HasPrefix(x, "sha256:") {
+			digests = append(digests, x)
+		} else {
+			paths = append(paths, x)
+		}
+	}
+	return paths, digests
+}
+
 // Subjects are the subjects of paths (artifacts on disk, globs already expanded) and
 // digests (sha256:HEX or sha256:HEX=BUNDLE), each with its bundle beside it or in
 // bundleDir (ParseSubject). A path that exists must be a regular file (else a

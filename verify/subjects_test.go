@@ -61,3 +61,14 @@ func TestSubjects(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitArgs(t *testing.T) {
+	d := "sha256:" + strings.Repeat("ab", 32)
+	paths, digests := SplitArgs([]string{"a.bin", d + "=b.json", "dist/*", d})
+	if strings.Join(paths, " ") != "a.bin dist/*" || strings.Join(digests, " ") != d+"=b.json "+d {
+		t.Fatalf("paths %q, digests %q", paths, digests)
+	}
+	if p, ds := SplitArgs(nil); p != nil || ds != nil {
+		t.Fatalf("nothing: %q %q", p, ds)
+	}
+}

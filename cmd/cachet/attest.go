@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/attest"
-	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
@@ -35,7 +34,6 @@ type attestFlags struct {
 // predicate file. With --push-to-registry the subject is an image, signed by digest,
 // and the bundle is attached to it as an OCI 1.1 referrer.
 func cmdAttest(ctx context.Context, args []string, e *env) error {
-	a := e.action()
 	var f attestFlags
 	fs := flag.NewFlagSet("cachet attest", flag.ContinueOnError)
 	f.registerIdentity(fs)
@@ -131,12 +129,11 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			return usagef("--predicate-path %s: %v", f.predicatePath, err)
 		}
 	}
-	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	al := &audit.Logger{W: auditW}
 
 	// 2. Identity and signer: a Fulcio certificate (keyless), or a key gated by the
 	// signing policy (key mode); either way the job's verified token names the run.
@@ -169,7 +166,6 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err // a refusal stays sign.ErrRefused
 	}
-	attDigest := r.Digest
 	if r.Referrer {
 		fmt.Fprintf(e.stderr, "attested %s -> referrer %s, %s (log index %d)\n", img.Digest, r.Digest, bundlePath, r.LogIndex)
 	} else {
@@ -188,30 +184,17 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 5. Outputs.
-	check := report.Check{Bundle: bundlePath, Artifact: firstOr(paths), PredicateType: predType}
+	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID,
+		Check: report.Check{Bundle: bundlePath, Artifact: firstOr(paths), PredicateType: predType}}
 	if id == nil {
-		check.Key, check.TrustedRoot, check.TLog = true, f.trustedRoot, f.tlogUpload
-		return keyAttestOutputs(e, &f, keyID, check, attDigest, attID, r.LogIndex)
-	}
-	check.Identity, check.Issuer = id.SAN, id.Issuer
-	if f.push {
-		check.Image = img.Digest.String()
-	}
-	verifyCmd := check.Command()
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := report.SetOutputs(a, "bundle-path", bundlePath, "attestation-digest", attDigest, "certificate-identity", id.SAN,
-			"certificate-oidc-issuer", id.Issuer, "log-index", strconv.FormatInt(r.LogIndex, 10), "verify-command", verifyCmd,
-			"attestation-id", attID); err != nil {
-			return err
+		out.KeyID, out.Tenant = keyID, f.tenant
+		out.Check.Key, out.Check.TrustedRoot, out.Check.TLog = true, f.trustedRoot, f.tlogUpload
+	} else {
+		out.Identity, out.Issuer = id.SAN, id.Issuer
+		out.Check.Identity, out.Check.Issuer = id.SAN, id.Issuer
+		if f.push {
+			out.Check.Image = img.Digest.String()
 		}
 	}
-	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(report.AttestSummary(subjects, predType, bundlePath, id.SAN, verifyCmd))
-	}
-	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nattestation digest: %s\n", id.SAN, id.Issuer, attDigest)
-	if attID != "" {
-		fmt.Fprintf(e.stdout, "github attestation id: %s\n", attID)
-	}
-	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
-	return nil
+	return out.Publish(e.stdout, e.outputs(f.showSummary))
 }

@@ -2,31 +2,11 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
 
 	"github.com/cachet-sign/cachet/internal/regfile"
-	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
 )
-
-// keyAttestOutputs reports a key-mode attestation: key id instead of an identity.
-func keyAttestOutputs(e *env, f *attestFlags, keyID string, check report.Check, attDigest, attID string, logIndex int64) error {
-	verifyCmd := check.Command()
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := report.SetOutputs(e.action(), "bundle-path", check.Bundle, "attestation-digest", attDigest, "key-id", keyID,
-			"log-index", strconv.FormatInt(logIndex, 10), "verify-command", verifyCmd, "attestation-id", attID); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nattestation digest: %s\n", keyID, f.tenant, attDigest)
-	if attID != "" {
-		fmt.Fprintf(e.stdout, "github attestation id: %s\n", attID)
-	}
-	fmt.Fprintf(e.stdout, "verify with: %s\n", verifyCmd)
-	return nil
-}
 
 // attestPlanHint names the flag a sign.PlanError is about.
 func attestPlanHint(err error) error {
@@ -71,4 +51,12 @@ func readPredicate(path string) ([]byte, error) {
 		return nil, usagef("--predicate-path: %v", err)
 	}
 	return b, nil
+}
+
+// firstOr is s's first element, else "".
+func firstOr(s []string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return ""
 }

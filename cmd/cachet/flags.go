@@ -1,45 +1,23 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"io"
 	"strings"
 
-	"github.com/cachet-sign/cachet/internal/inputs"
+	"github.com/cachet-sign/cachet/internal/cli"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/release"
 )
 
 // errHelpShown is what a command returns after -h or --help printed its usage on
 // stdout: the run ends there, with exit 0.
-var errHelpShown = errors.New("help shown")
+var errHelpShown = cli.ErrHelpShown
 
-// parseFlags parses args, then fills every flag not given on the command line from the
-// action input of the same name (INPUT_FULCIO-URL for --fulcio-url). Repeatable flags
-// take one value per line of the input. -h or --help prints the flags on stdout and
-// returns errHelpShown; a bad flag prints them on stderr and is a usage error.
+// parseFlags parses args and fills the flags not given from the action's inputs
+// (cli.Parse): INPUT_FULCIO-URL for --fulcio-url.
 func parseFlags(fs *flag.FlagSet, args []string, e *env) error {
-	var out bytes.Buffer
-	fs.SetOutput(&out)
-	perr := fs.Parse(args)
-	fs.SetOutput(e.stderr)
-	if errors.Is(perr, flag.ErrHelp) {
-		_, werr := e.stdout.Write(out.Bytes())
-		if werr != nil {
-			return werr
-		}
-		return errHelpShown
-	}
-	if perr != nil {
-		e.stderr.Write(out.Bytes())
-		return usagef("%v", perr)
-	}
-	if err := inputs.Fill(fs, e.action().GetInput); err != nil {
-		return usagef("%v", err)
-	}
-	return nil
+	return cli.Parse(fs, args, e.stdout, e.stderr, e.action().GetInput)
 }
 
 // expandArtifacts is regfile.Expand with bundles (*.sigstore.json, the previous run's

@@ -14,27 +14,19 @@ import (
 // rateWait (--rate-limit-wait). perm names the job permission the command needs, for
 // the message when the token is missing.
 func openGitHub(e *env, repo, apiURL, uploadURL, perm string, rateWait time.Duration, log io.Writer) (*gh.Client, error) {
-	if repo == "" {
-		repo = e.getenv("GITHUB_REPOSITORY")
-	}
-	owner, name, err := gh.ParseRepo(repo)
-	if err != nil {
-		return nil, usagef("--repo %q: want owner/name (default $GITHUB_REPOSITORY)", repo)
-	}
-	token := e.getenv("GITHUB_TOKEN")
-	if token == "" {
-		return nil, usagef("no GitHub token: set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}, with permissions: %s)", perm)
-	}
+	var mask func(string)
 	if e.inActions() {
-		e.action().AddMask(token)
+		mask = e.action().AddMask
 	}
-	if apiURL == "" {
-		apiURL = e.getenv("GITHUB_API_URL")
-	}
-	c, err := gh.New(gh.Options{Owner: owner, Name: name, APIURL: apiURL, UploadURL: uploadURL, Token: token,
-		MaxWait: rateWait, MaxWaitName: "--rate-limit-wait", Log: log})
-	if errors.Is(err, gh.ErrBadAPIURL) {
-		return nil, usagef("--github-api-url %q: want https://HOST/api/v3", apiURL)
+	c, err := gh.FromEnv(e.getenv, repo, gh.Options{APIURL: apiURL, UploadURL: uploadURL,
+		MaxWait: rateWait, MaxWaitName: "--rate-limit-wait", Log: log}, mask)
+	switch {
+	case errors.Is(err, gh.ErrBadRepo):
+		return nil, usagef("--repo: %v (default $GITHUB_REPOSITORY)", err)
+	case errors.Is(err, gh.ErrNoToken):
+		return nil, usagef("%v (env: GITHUB_TOKEN: ${{ github.token }}, with permissions: %s)", err, perm)
+	case errors.Is(err, gh.ErrBadAPIURL):
+		return nil, usagef("--github-api-url: %v (default $GITHUB_API_URL)", err)
 	}
 	return c, err
 }

@@ -10,9 +10,9 @@ import (
 // it, every subcommand: a command added to a table is covered without editing a test.
 func walkCommands(prefix []string, table []command, f func(path []string)) {
 	for _, c := range table {
-		path := append(append([]string{}, prefix...), c.name)
+		path := append(append([]string{}, prefix...), c.Name)
 		f(path)
-		walkCommands(path, c.sub, f)
+		walkCommands(path, c.Sub, f)
 	}
 }
 
@@ -56,8 +56,8 @@ func TestTopLevelHelp(t *testing.T) {
 			t.Fatalf("cachet %s: exit %d, stderr %q", h, code, errb.String())
 		}
 		for _, c := range commands {
-			if !strings.Contains(out.String(), "\n  "+c.name+" ") {
-				t.Errorf("cachet %s does not list %s:\n%s", h, c.name, out.String())
+			if !strings.Contains(out.String(), "\n  "+c.Name+" ") {
+				t.Errorf("cachet %s does not list %s:\n%s", h, c.Name, out.String())
 			}
 		}
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 var keyCommands = []command{
-	{name: "public", summary: "print a key's PEM public key (stdout) and key id (stderr): cachet key public --key PKCS11-URI|FILE", run: cmdKeyPublic},
+	{Name: "public", Summary: "print a key's PEM public key (stdout) and key id (stderr): cachet key public --key PKCS11-URI|FILE", Run: cmdKeyPublic},
 }
 
 func cmdKey(ctx context.Context, args []string, e *env) error {

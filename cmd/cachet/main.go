@@ -23,7 +23,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/cli"
 	"github.com/cachet-sign/cachet/internal/interrupt"
+	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/sethvargo/go-githubactions"
 )
@@ -51,12 +53,17 @@ func (e *env) action() *githubactions.Action {
 
 func (e *env) inActions() bool { return e.getenv("GITHUB_ACTIONS") == "true" }
 
-// usageError is bad input from the user.
-type usageError struct{ msg string }
+// outputs are a signing command's step outputs (when the runner gave GITHUB_OUTPUT)
+// and, when summary and the runner gave GITHUB_STEP_SUMMARY, its job summary.
+func (e *env) outputs(summary bool) report.Actions {
+	return report.Actions{Action: e.action(), StepOutputs: e.getenv("GITHUB_OUTPUT") != "",
+		StepSummary: summary && e.getenv("GITHUB_STEP_SUMMARY") != ""}
+}
 
-func (u *usageError) Error() string { return u.msg }
+// usageError is bad input from the user (exit 2).
+type usageError = cli.UsageError
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return cli.Usagef(format, args...) }
 
 func main() {
 	ctx, stop := interrupt.Notify(context.Background())
@@ -65,19 +72,12 @@ func main() {
 	setGC(os.Getenv("GOGC"))
 	done := make(chan int, 1)
 	go func() { code := run(ctx, os.Args[1:], e); stopProfile(); done <- code }()
-	var code int
-	select {
-	case code = <-done:
-	case <-ctx.Done():
-		// Every long operation sees ctx (reads, network calls, waits) and returns
-		// within moments; one that does not (go-tuf's fetcher takes no context) does
-		// not keep the process alive. Bundles are written to a temporary file and
-		// renamed, so even this exit leaves no partial bundle at a bundle path.
-		select {
-		case code = <-done:
-		case <-time.After(interruptGrace + time.Duration(extraGrace.Load())):
-			code = exit(ctx, errors.New("the command did not stop in time; exiting"), e)
-		}
+	// Every long operation sees ctx (reads, network calls, waits) and returns within
+	// moments of a signal. Bundles are written to a temporary file and renamed, so
+	// even giving up leaves no partial bundle at a bundle path.
+	code, ok := interrupt.Wait(ctx, done, func() time.Duration { return interruptGrace + time.Duration(extraGrace.Load()) })
+	if !ok {
+		code = exit(ctx, errors.New("the command did not stop in time; exiting"), e)
 	}
 	stop()
 	os.Exit(code)
@@ -130,26 +130,22 @@ func stopGrace(d time.Duration) { extraGrace.Store(int64(d)) }
 func stoppedCleanly() { stopped.Store(true) }
 
 // command is one entry of a command table: the top-level commands, or a command's
-// subcommands (sub). run gets the arguments after the command's name.
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, e *env) error
-	sub           []command // subcommands, for the help test; run dispatches them
-}
+// subcommands (Sub).
+type command = cli.Command[*env]
 
 // commands is cachet's command table: run dispatches through it, the usage text lists it,
 // and the help test walks it, so a command added here is covered by all three.
 var commands = []command{
-	{name: "sign", summary: "sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)", run: cmdSign},
-	{name: "attest", summary: "sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest", run: cmdAttest},
-	{name: "release", summary: "sign a GitHub release's assets and upload ASSET.sigstore.json beside each", run: cmdRelease},
-	{name: "verify", summary: "verify many artifacts against a policy, offline", run: cmdVerify},
-	{name: "verify-bundle", summary: "verify one artifact and bundle (cosign verify-blob flags, the sigstore-conformance protocol)", run: cmdVerifyBundle},
-	{name: "policy", summary: "print the verify policy and commands for a bundle", run: cmdPolicy},
-	{name: "key", summary: "key mode keys: 'key public --key REF' prints the public key", run: cmdKey, sub: keyCommands},
-	{name: "tsa", summary: "RFC 3161 timestamp authority: serve, dev-chain", run: cmdTSA, sub: tsaCommands},
-	{name: "trust", summary: "trusted root and signing config: export, import (air-gapped), refresh (TUF)", run: cmdTrust, sub: trustCommands},
-	{name: "version", summary: "print the version", run: cmdVersion},
+	{Name: "sign", Summary: "sign artifacts keylessly (GitHub OIDC -> Fulcio -> Rekor -> bundle)", Run: cmdSign},
+	{Name: "attest", Summary: "sign an in-toto attestation (SLSA provenance, SBOM) over files or an image by digest", Run: cmdAttest},
+	{Name: "release", Summary: "sign a GitHub release's assets and upload ASSET.sigstore.json beside each", Run: cmdRelease},
+	{Name: "verify", Summary: "verify many artifacts against a policy, offline", Run: cmdVerify},
+	{Name: "verify-bundle", Summary: "verify one artifact and bundle (cosign verify-blob flags, the sigstore-conformance protocol)", Run: cmdVerifyBundle},
+	{Name: "policy", Summary: "print the verify policy and commands for a bundle", Run: cmdPolicy},
+	{Name: "key", Summary: "key mode keys: 'key public --key REF' prints the public key", Run: cmdKey, Sub: keyCommands},
+	{Name: "tsa", Summary: "RFC 3161 timestamp authority: serve, dev-chain", Run: cmdTSA, Sub: tsaCommands},
+	{Name: "trust", Summary: "trusted root and signing config: export, import (air-gapped), refresh (TUF)", Run: cmdTrust, Sub: trustCommands},
+	{Name: "version", Summary: "print the version", Run: cmdVersion},
 }
 
 func cmdVersion(_ context.Context, args []string, e *env) error {
@@ -164,47 +160,10 @@ func cmdVersion(_ context.Context, args []string, e *env) error {
 	return nil
 }
 
-// usageText lists a command table.
-func usageText(prefix string, table []command, footer string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "usage: %s <command> [flags]\n\ncommands:\n", prefix)
-	w := 0
-	for _, c := range table {
-		w = max(w, len(c.name))
-	}
-	for _, c := range table {
-		fmt.Fprintf(&b, "  %-*s  %s\n", w, c.name, c.summary)
-	}
-	b.WriteString("\n")
-	if footer == "" {
-		footer = fmt.Sprintf("Run '%s <command> -h' for a command's flags.", prefix)
-	}
-	b.WriteString(footer)
-	return b.String()
-}
-
-// dispatch runs the command of table that args[0] names; -h, --help and help print
-// the table's usage on stdout (exit 0), and no command or an unknown one is a usage
-// error showing it.
+// dispatch runs the command of table that args[0] names, or prints the table's usage
+// (cli.Dispatch).
 func dispatch(ctx context.Context, args []string, e *env, prefix string, table []command, footer string) error {
-	u := usageText(prefix, table, footer)
-	if len(args) == 0 {
-		return usagef("%s", u)
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(e.stdout, u)
-		return nil
-	}
-	for _, c := range table {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], e)
-		}
-	}
-	if prefix == "cachet" {
-		return usagef("unknown command %q\n%s", args[0], u)
-	}
-	return usagef("unknown %s command %q\n%s", strings.TrimPrefix(prefix, "cachet "), args[0], u)
+	return cli.Dispatch(ctx, args, e, e.stdout, prefix, table, footer)
 }
 
 func run(ctx context.Context, args []string, e *env) int {
@@ -213,7 +172,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		if c := e.getenv("INPUT_COMMAND"); c != "" {
 			args = []string{c}
 		} else {
-			fmt.Fprintln(e.stderr, usageText("cachet", commands, ""))
+			fmt.Fprintln(e.stderr, cli.UsageText("cachet", commands, ""))
 			return exitUsage
 		}
 	}
@@ -224,14 +183,8 @@ func run(ctx context.Context, args []string, e *env) int {
 // reported as interrupted (exit 128 + the signal's number) whatever the command
 // returned: what it did not finish is not a success.
 func exit(ctx context.Context, err error, e *env) int {
-	var intr *interrupt.Signal
-	if errors.As(context.Cause(ctx), &intr) && !(err == nil && stopped.Load()) {
-		if err == nil || errors.Is(err, intr) && err.Error() == intr.Error() {
-			err = errors.New(intr.Error())
-		} else {
-			err = fmt.Errorf("%s: %w", intr.Error(), err)
-		}
-	} else if err == nil || errors.Is(err, errHelpShown) {
+	err, intr := interrupt.Result(ctx, err, stopped.Load())
+	if intr == nil && (err == nil || errors.Is(err, errHelpShown)) {
 		return exitOK
 	}
 	code := exitFailure

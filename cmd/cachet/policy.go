@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 
 	"github.com/cachet-sign/cachet/internal/report"
@@ -26,20 +27,14 @@ func cmdPolicy(ctx context.Context, args []string, e *env) error {
 	if bundlePath == "" {
 		return usagef("--bundle is required")
 	}
-	b, err := verify.LoadBundle(bundlePath)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	vc, err := b.VerificationContent()
-	if err != nil {
-		return usagef("%s: %v", bundlePath, err)
-	}
-	cert := vc.Certificate()
-	if cert == nil {
+	p, err := verify.PolicyForBundle(bundlePath, anyRef)
+	var ve *verify.Error
+	switch {
+	case errors.Is(err, verify.ErrKeyBundle):
 		return usagef("%s is a key-based bundle: verify it with --key", bundlePath)
-	}
-	p, err := verify.PolicyFor(cert, anyRef)
-	if err != nil {
+	case errors.As(err, &ve):
+		return usagef("%v", err)
+	case err != nil:
 		return err
 	}
 	tufURL, path, err := tf.names(e)

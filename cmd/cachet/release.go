@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"path/filepath"
-	"strconv"
 	"time"
 
-	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/gh"
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/release"
@@ -23,7 +20,6 @@ import (
 // verifies for this identity and the asset's digest; --replace signs again and replaces
 // it. Nothing else on the release is touched.
 func cmdRelease(ctx context.Context, args []string, e *env) error {
-	a := e.action()
 	var f signFlags
 	var tag, repo, apiURL, uploadURL string
 	var replace bool
@@ -99,12 +95,11 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 2. One certificate for the run (checks the identity before any download).
-	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	al := &audit.Logger{W: auditW}
 	p, id, err := keylessPipeline(ctx, e, &f, tr, al)
 	if err != nil {
 		return err
@@ -126,13 +121,6 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "release %s of %s: %d bundles uploaded, %d replaced, %d kept, %d failed of %d assets\ncertificate identity: %s\nissuer: %s\n",
-		tag, repo, res.Uploaded, res.Replaced, res.Kept, len(res.Failed), res.Assets, id.SAN, id.Issuer)
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := report.SetOutputs(a, "certificate-identity", id.SAN, "certificate-oidc-issuer", id.Issuer,
-			"uploaded", strconv.Itoa(res.Uploaded+res.Replaced), "kept", strconv.Itoa(res.Kept)); err != nil {
-			return err
-		}
-	}
-	return res.Err()
+	out := report.Release{Tag: tag, Repo: repo, Result: res, Identity: id.SAN, Issuer: id.Issuer}
+	return out.Publish(e.stdout, e.outputs(false))
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 )
 
 func cmdSign(ctx context.Context, args []string, e *env) error {
-	a := e.action()
 	var f signFlags
 	fs := flag.NewFlagSet("cachet sign", flag.ContinueOnError)
 	f.register(fs, true)
@@ -66,12 +64,11 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	auditW, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	al := &audit.Logger{W: auditW}
 	if f.key != "" {
 		return signWithKey(ctx, e, &f, subjects, tr, al)
 	}
@@ -86,18 +83,8 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	rep := runSubjects(ctx, e, p, subjects, &f, nil)
 
 	// 5. Outputs.
-	verifyCmd := report.Check{Bundle: firstOr(rep.Bundles), Artifact: firstOr(rep.Artifacts), Identity: id.SAN, Issuer: id.Issuer}.Command()
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := report.SetOutputs(a, "bundle-paths", strings.Join(rep.Bundles, "\n"), "certificate-identity", id.SAN,
-			"certificate-oidc-issuer", id.Issuer, "log-index", strings.Join(rep.Indexes, "\n"), "verify-command", verifyCmd); err != nil {
-			return err
-		}
-	}
-	if f.showSummary && e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(report.SignSummary(rep.Signed, rep.Failed, id.SAN, id.Issuer, verifyCmd))
-	}
-	fmt.Fprintf(e.stdout, "certificate identity: %s\nissuer: %s\nverify with: %s\n", id.SAN, id.Issuer, verifyCmd)
-	return rep.Err()
+	r := report.Signing{Report: rep, Identity: id.SAN, Issuer: id.Issuer, Check: report.Check{Identity: id.SAN, Issuer: id.Issuer}}
+	return r.Publish(e.stdout, e.outputs(f.showSummary))
 }
 
 // keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
@@ -118,13 +105,28 @@ func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot,
 			events = append(events, ev)
 		}
 	}
-	return sign.NewKeyless(ctx, sign.KeylessOptions{
+	k, err := sign.NewKeyless(ctx, sign.KeylessOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
 		Issuer: f.issuer, ServerURL: f.serverURL,
 		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
 			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
-		Services: f.services(), Trusted: tr, IgnoreSCT: f.ignoreSCT, Audit: al,
+		Services: f.svc, Trusted: tr, IgnoreSCT: f.ignoreSCT, Audit: al,
 	})
+	return k, tokenHint(err)
+}
+
+// tokenHint adds to a refused token (or an issuer Fulcio refuses) the flags that fix
+// it; the refusal stays one.
+func tokenHint(err error) error {
+	switch {
+	case errors.Is(err, keyless.ErrNoTokenPermission):
+		return fmt.Errorf("%w (or pass --identity-token for local use)", err)
+	case errors.Is(err, keyless.ErrIssuerNotConfigured):
+		return fmt.Errorf("%w; set --oidc-issuer to the job's issuer", err)
+	case errors.Is(err, keyless.ErrIssuerNotAccepted):
+		return fmt.Errorf("%w; name one with --fulcio-url or --signing-config, or sign in key mode (--key)", err)
+	}
+	return err
 }
 
 // planHint is pl.Subjects with the flag a refusal is about.
@@ -151,14 +153,6 @@ func planHint(pl sign.Plan) ([]sign.Subject, error) {
 // planFlags name, for a sign.PlanError, the flag that gave the input.
 var planFlags = map[string]string{"bundle path": "--bundle", "output directory": "--output-dir",
 	"checksums": "--checksums", "checksums entry": "--checksums entry"}
-
-// firstOr is s's first element, else "" (report.Check's default).
-func firstOr(s []string) string {
-	if len(s) > 0 {
-		return s[0]
-	}
-	return ""
-}
 
 // readChecksums is sign.ReadChecksumsFile with the flag named.
 func readChecksums(path string) ([]sign.Checksum, error) {
@@ -193,19 +187,11 @@ func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	return tok, err
 }
 
-func openAudit(path string, stderr io.Writer) (io.Writer, func(), error) {
-	if path == "" || path == "-" {
-		return stderr, func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+// openAudit is audit.Open with the flag named.
+func openAudit(path string, stderr io.Writer) (*audit.Logger, func() error, error) {
+	l, closeAudit, err := audit.Open(path, stderr)
 	if err != nil {
 		return nil, nil, usagef("--audit-log: %v", err)
 	}
-	return f, func() { f.Close() }, nil
-}
-
-// fileExists is true for a regular file at p.
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
+	return l, closeAudit, nil
 }

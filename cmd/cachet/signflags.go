@@ -17,13 +17,14 @@ import (
 )
 
 type signFlags struct {
-	fulcioURL, rekorURL, issuer, serverURL, identityToken string
-	rekorVersion                                          uint
-	tsaURLs, artifacts                                    inputs.List
-	bundle, outputDir, trustedRoot, auditLog              string
-	expRepo, expRef, expWorkflow, allowedEvents           string
-	allowSelfHosted, ignoreSCT                            bool
-	timeout                                               time.Duration
+	// svc are the services as the flags (and a followed signing config) name them.
+	svc                                         sign.Services
+	issuer, serverURL, identityToken            string
+	artifacts                                   inputs.List
+	bundle, outputDir, trustedRoot, auditLog    string
+	expRepo, expRef, expWorkflow, allowedEvents string
+	allowSelfHosted, ignoreSCT                  bool
+	timeout                                     time.Duration
 	// Key mode.
 	key, policyFile, tenant, rsaScheme string
 	tlogUpload                         bool
@@ -64,10 +65,10 @@ func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 // registerIdentity adds what every signing command needs: the services, the trusted
 // root, the job's token and the expectations on it, the audit log and a time limit.
 func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
-	fs.StringVar(&f.fulcioURL, "fulcio-url", "", "Fulcio URL; default the signing config's (--signing-config, else the TUF repository's: cosign v3's choice), else "+sign.DefaultFulcio)
-	fs.StringVar(&f.rekorURL, "rekor-url", "", "Rekor URL; default the signing config's (the highest Rekor API version it lists), else "+sign.DefaultRekor)
-	fs.UintVar(&f.rekorVersion, "rekor-api-version", 1, "the Rekor log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles; needs --timestamp-server-url); a signing config sets it")
-	fs.Var(&f.tsaURLs, "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer); default the signing config's TSAs, per its selector")
+	fs.StringVar(&f.svc.FulcioURL, "fulcio-url", "", "Fulcio URL; default the signing config's (--signing-config, else the TUF repository's: cosign v3's choice), else "+sign.DefaultFulcio)
+	fs.StringVar(&f.svc.RekorURL, "rekor-url", "", "Rekor URL; default the signing config's (the highest Rekor API version it lists), else "+sign.DefaultRekor)
+	fs.UintVar(&f.svc.RekorVersion, "rekor-api-version", 1, "the Rekor log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles; needs --timestamp-server-url); a signing config sets it")
+	fs.Var((*inputs.List)(&f.svc.TSAURLs), "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer); default the signing config's TSAs, per its selector")
 	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token (an enterprise slug issuer or a GHES issuer)")
 	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
 	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
@@ -110,8 +111,8 @@ func (f *signFlags) checkRun() error {
 func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) error {
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	if f.rekorVersion != 1 && f.rekorVersion != 2 {
-		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.rekorVersion)
+	if v := f.svc.RekorVersion; v != 1 && v != 2 {
+		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", v)
 	}
 	if f.signingConfig == "" {
 		return nil
@@ -132,43 +133,29 @@ func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) e
 	return nil
 }
 
-// services are the run's services as the flags (and a followed signing config) name them.
-func (f *signFlags) services() sign.Services {
-	return sign.Services{FulcioURL: f.fulcioURL, RekorURL: f.rekorURL, RekorVersion: f.rekorVersion, TSAURLs: f.tsaURLs}
-}
-
-func (f *signFlags) setServices(s sign.Services) {
-	f.fulcioURL, f.rekorURL, f.rekorVersion, f.tsaURLs = s.FulcioURL, s.RekorURL, s.RekorVersion, s.TSAURLs
-}
-
 // follow fills the service URLs not given explicitly from sc, as cosign v3 does
 // (sign.Services.Follow), and says on stderr what it chose.
 func (f *signFlags) follow(sc *root.SigningConfig, now time.Time, e *env) error {
-	s := f.services()
-	if err := s.Follow(sc, now, sign.Explicit{Fulcio: f.set["fulcio-url"], Rekor: f.set["rekor-url"], TSA: f.set["timestamp-server-url"]}); err != nil {
+	err := f.svc.Follow(sc, now, sign.Explicit{Fulcio: f.set["fulcio-url"], Rekor: f.set["rekor-url"], TSA: f.set["timestamp-server-url"]})
+	if errors.Is(err, trust.ErrNoFulcio) {
+		return fmt.Errorf("%w (--fulcio-url)", err)
+	}
+	if err != nil {
 		return err
 	}
-	f.setServices(s)
-	fmt.Fprintf(e.stderr, "signing config: Fulcio %s, Rekor %s (v%d), %d TSA(s) %s\n", f.fulcioURL, f.rekorURL, f.rekorVersion, len(f.tsaURLs), strings.Join(f.tsaURLs, " "))
+	s := f.svc
+	fmt.Fprintf(e.stderr, "signing config: Fulcio %s, Rekor %s (v%d), %d TSA(s) %s\n", s.FulcioURL, s.RekorURL, s.RekorVersion, len(s.TSAURLs), strings.Join(s.TSAURLs, " "))
 	return nil
-}
-
-// defaults fills the service URLs neither a flag nor a signing config named.
-func (f *signFlags) defaults() {
-	s := f.services()
-	s.Defaults()
-	f.setServices(s)
 }
 
 // checkLog refuses a Rekor API version cachet does not speak, and a Rekor v2 log with
 // no TSA when the run records its signatures (keyless always does; key mode with
 // --tlog-upload).
 func (f *signFlags) checkLog() error {
-	s := f.services()
-	err := s.Check(f.key == "" || f.tlogUpload)
+	err := f.svc.Check(f.key == "" || f.tlogUpload)
 	switch {
 	case errors.Is(err, sign.ErrRekorVersion):
-		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.rekorVersion)
+		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.svc.RekorVersion)
 	case errors.Is(err, tlog.ErrNeedsTimestamp):
 		return usagef("%v (--timestamp-server-url)", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/report"
@@ -18,7 +17,6 @@ import (
 // PEM file) instead of a Fulcio certificate, and the signing policy instead of Fulcio
 // deciding who may sign. The job's identity still comes from its verified OIDC token.
 func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subject, tr *root.TrustedRoot, al *audit.Logger) error {
-	a := e.action()
 	kp, err := keyPipeline(ctx, e, f, tr, al)
 	if err != nil {
 		return err
@@ -31,18 +29,9 @@ func signWithKey(ctx context.Context, e *env, f *signFlags, subjects []sign.Subj
 	if err != nil {
 		return err
 	}
-	verifyCmd := report.Check{Key: true, Bundle: firstOr(rep.Bundles), Artifact: firstOr(rep.Artifacts), TrustedRoot: f.trustedRoot, TLog: f.tlogUpload}.Command()
-	if e.getenv("GITHUB_OUTPUT") != "" {
-		if err := report.SetOutputs(a, "bundle-paths", strings.Join(rep.Bundles, "\n"), "key-id", k.ID, "public-key", string(pubPEM),
-			"log-index", strings.Join(rep.Indexes, "\n"), "verify-command", verifyCmd); err != nil {
-			return err
-		}
-	}
-	if e.getenv("GITHUB_STEP_SUMMARY") != "" {
-		a.AddStepSummary(report.KeySummary(rep.Signed, rep.NotSigned(), f.tenant, k.ID, verifyCmd))
-	}
-	fmt.Fprintf(e.stdout, "key id: %s\ntenant: %s\nverify with: %s\n", k.ID, f.tenant, verifyCmd)
-	return rep.Err()
+	r := report.Signing{Report: rep, KeyID: k.ID, PublicKey: string(pubPEM), Tenant: f.tenant,
+		Check: report.Check{Key: true, TrustedRoot: f.trustedRoot, TLog: f.tlogUpload}}
+	return r.Publish(e.stdout, e.outputs(true)) // key mode has always written its summary
 }
 
 // keyPipeline sets up key mode for sign and attest (sign.NewKeyMode): the job's
@@ -56,7 +45,7 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 	km, err := sign.NewKeyMode(ctx, sign.KeyModeOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
 		Issuer: f.issuer, PolicyPath: f.policyFile, Tenant: f.tenant, Key: f.key, KeyOptions: opts,
-		Services: f.services(), TLogUpload: f.tlogUpload, Trusted: tr, Audit: al,
+		Services: f.svc, TLogUpload: f.tlogUpload, Trusted: tr, Audit: al,
 	})
 	switch {
 	case errors.Is(err, sign.ErrKeyNeedsTimestamp):
@@ -70,5 +59,5 @@ func keyPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot
 	case errors.Is(err, sign.ErrKeyOpen):
 		return nil, fmt.Errorf("--%w", err)
 	}
-	return km, err
+	return km, tokenHint(err)
 }

@@ -10,21 +10,22 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/cli"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/trust"
 )
 
 var trustCommands = []command{
-	{name: "export", summary: "write a trusted root and a signing config as one file for an air-gapped machine:\n" +
+	{Name: "export", Summary: "write a trusted root and a signing config as one file for an air-gapped machine:\n" +
 		"           cachet trust export --trusted-root T [--signing-config S] --out FILE",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTrustExport(args, e) }},
-	{name: "import", summary: "unpack such a file into DIR/trusted_root.json and DIR/signing_config.v0.2.json:\n" +
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTrustExport(args, e) }},
+	{Name: "import", Summary: "unpack such a file into DIR/trusted_root.json and DIR/signing_config.v0.2.json:\n" +
 		"           cachet trust import FILE [--dir DIR]",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTrustImport(args, e) }},
-	{name: "refresh", summary: "update DIR/trusted_root.json and DIR/signing_config.v0.2.json from a TUF repository\n" +
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTrustImport(args, e) }},
+	{Name: "refresh", Summary: "update DIR/trusted_root.json and DIR/signing_config.v0.2.json from a TUF repository\n" +
 		"           (default: the Sigstore public-good one, trusted through sigstore-go's embedded TUF root):\n" +
 		"           cachet trust refresh [--tuf-url URL [--tuf-root root.json]] [--cache DIR]",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTrustRefresh(args, e) }},
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTrustRefresh(args, e) }},
 }
 
 const trustFooter = `DIR defaults to the trust cache: $CACHET_TRUST_DIR, else $XDG_CACHE_HOME/cachet/trust, else
@@ -42,17 +43,7 @@ func cmdTrust(ctx context.Context, args []string, e *env) error {
 
 // parseInterspersed parses flags given before or after the positional arguments.
 func parseInterspersed(fs *flag.FlagSet, args []string, e *env) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args, e); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
+	return cli.ParseInterspersed(fs, args, e.stdout, e.stderr, e.action().GetInput)
 }
 
 func cmdTrustExport(args []string, e *env) error {
@@ -104,14 +95,7 @@ func cmdTrustImport(args []string, e *env) error {
 	if len(pos) != 1 || dir == "" {
 		return usagef("usage: cachet trust import FILE [--dir DIR] (no default DIR: set %s or HOME)", trust.DirEnv)
 	}
-	m, err := trust.ReadFile(pos[0])
-	if err != nil {
-		return err
-	}
-	paths, err := trust.Import(m, dir)
-	if err == nil {
-		err = trust.MarkImported(dir, pos[0], time.Now())
-	}
+	paths, err := trust.ImportFile(pos[0], dir, time.Now())
 	if err != nil {
 		return fmt.Errorf("trust import: %w", err)
 	}
@@ -139,18 +123,15 @@ func cmdTrustRefresh(args []string, e *env) error {
 	if cache == "" {
 		return usagef("no trust cache: pass --cache DIR or set %s (HOME is not set either)", trust.DirEnv)
 	}
-	var anchor []byte
-	if rootPath != "" {
-		if anchor, err = regfile.ReadFile(rootPath, trust.MaxFileSize); err != nil {
-			return usagef("--tuf-root: %v", err)
-		}
-	}
 	// go-tuf's fetcher takes no context: the HTTP timeout bounds each request.
-	m, err := trust.Refresh(trust.RefreshOptions{RepositoryURL: url, Root: anchor, CacheDir: cache, HTTPClient: &http.Client{Timeout: timeout}})
-	if errors.Is(err, trust.ErrCacheNotWritable) {
+	m, err := trust.Repository{URL: url, RootPath: rootPath}.Refresh(cache, &http.Client{Timeout: timeout})
+	var rfe *trust.RootFileError
+	switch {
+	case errors.As(err, &rfe):
+		return usagef("--tuf-root: %v", rfe.Err)
+	case errors.Is(err, trust.ErrCacheNotWritable):
 		return usagef("%v: pass --cache DIR or set %s to a writable directory", err, trust.DirEnv)
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(e.stderr, "TUF repository %s: metadata valid until %s\n", m.Repository, m.Expires.UTC().Format(time.RFC3339))

@@ -86,7 +86,7 @@ func signingTrustedRoot(e *env, f *signFlags) (*root.TrustedRoot, error) {
 			return nil, usagef("the signing config of %s: %v", trustSource(r), err)
 		}
 	}
-	f.defaults()
+	f.svc.Defaults()
 	if err := f.checkLog(); err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func trustSource(r *trust.Resolved) string {
 // resolveTrustedRoot resolves and, unless the root was named, says on stderr which one
 // is used, and warns when it may be out of date (an annotation too, in Actions).
 func resolveTrustedRoot(e *env, path string, verifying bool, tf *tufFlags) (*trust.Resolved, error) {
-	o := trust.ResolveOptions{File: path, Dir: trust.DefaultDir(e.getenv), Embedded: verifying}
+	o := trust.ResolveOptions{File: path, Dir: trust.DefaultDir(e.getenv), Embedded: verifying, RefuseStale: !verifying}
 	if path == "" {
 		var err error
 		if o.TUF, o.TUFNamed, err = tf.options(e); err != nil {
@@ -114,12 +114,7 @@ func resolveTrustedRoot(e *env, path string, verifying bool, tf *tufFlags) (*tru
 	if err != nil {
 		return nil, explainTrust(err, path, verifying, o)
 	}
-	if !verifying && r.Stale {
-		// Sign never signs with stale trust: a key Sigstore rotated since would make
-		// a bundle that nobody can verify, or trust one it no longer should.
-		return nil, usagef("the trust cache %s is stale (imported %s ago): signing needs current trust; import a newer `cachet trust export`, run `cachet trust refresh`, or pass --trusted-root", r.Dir, r.Age.Round(time.Hour))
-	}
-	notice, warning := r.Notice()
+	notice, warning := r.Notice("pass --trusted-root")
 	if notice != "" {
 		fmt.Fprintln(e.stderr, notice)
 	}
@@ -141,9 +136,12 @@ func explainTrust(err error, path string, verifying bool, o trust.ResolveOptions
 	if repo == "" {
 		repo = trust.PublicGoodRepository
 	}
+	var stale *trust.StaleError
 	switch {
 	case path != "":
 		return usagef("--trusted-root %s: %v", path, err)
+	case errors.As(err, &stale):
+		return usagef("%v; import a newer `cachet trust export`, run `cachet trust refresh`, or pass --trusted-root", err)
 	case errors.Is(err, trust.ErrNoCacheDir):
 		return usagef("no trusted root: %v for the TUF cache, or %s", err, explicit)
 	case errors.Is(err, trust.ErrCacheNotWritable):

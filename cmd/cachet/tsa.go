@@ -14,9 +14,9 @@ import (
 )
 
 var tsaCommands = []command{
-	{name: "serve", summary: "run an RFC 3161 timestamp authority over HTTP", run: cmdTSAServe},
-	{name: "dev-chain", summary: "write a development root CA, TSA certificate and key (never for production)",
-		run: func(_ context.Context, args []string, e *env) error { return cmdTSADevChain(args, e) }},
+	{Name: "serve", Summary: "run an RFC 3161 timestamp authority over HTTP", Run: cmdTSAServe},
+	{Name: "dev-chain", Summary: "write a development root CA, TSA certificate and key (never for production)",
+		Run: func(_ context.Context, args []string, e *env) error { return cmdTSADevChain(args, e) }},
 }
 
 // cmdTSA runs the timestamp authority commands.
@@ -91,6 +91,10 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	switch {
 	case errors.As(err, &ke):
 		return fmt.Errorf("cachet tsa serve: --key: %w", ke.Err)
+	case errors.Is(err, tsa.ErrKeyMismatch):
+		return fmt.Errorf("%w: check --key and --chain", err)
+	case errors.Is(err, tsa.ErrSerialsLocked):
+		return fmt.Errorf("%w (--replica-id, --state)", err)
 	case errors.Is(err, tsa.ErrShutdownTimeout):
 		return fmt.Errorf("%w (--shutdown-timeout %s)", err, *grace)
 	case err != nil:

@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/cachet-sign/cachet/internal/inputs"
-	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/trust"
@@ -54,25 +52,8 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.p.BuilderID, "builder-id", "", "SLSA provenance: builder id required (default: --workflow, else the signing workflow)")
 }
 
-// Limits of the small files verify reads whole: a policy is a few lines, a PEM public
-// key (even RSA 8192 or a short chain of them) a few KiB.
-const (
-	maxPolicyFile = 1 << 20
-	maxKeyFile    = 64 << 10
-)
-
 // build merges the policy file and the flags (flags win) and loads the trusted root.
 func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.TrustedMaterial, error) {
-	p := &verify.Policy{}
-	if f.policyFile != "" {
-		data, err := regfile.ReadFile(f.policyFile, maxPolicyFile)
-		if err != nil {
-			return nil, nil, usagef("--policy: %v", err)
-		}
-		if p, err = verify.ParsePolicy(data); err != nil {
-			return nil, nil, usagef("--policy %s: %v", f.policyFile, err)
-		}
-	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	// Inputs count as set too (parseFlags set them through fs.Set, so Visit sees them).
@@ -80,25 +61,26 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	flagOf := map[string]string{"skip-tlog": "insecure-ignore-tlog", "key": ""}
 	flags := f.p
 	flags.AllowSelfHosted, flags.MinTimestamps, flags.SkipTlog, flags.InsecureIgnoreSCT = f.allowSelfHosted, f.minTimestamps, f.skipTlog, f.ignoreSCT
-	p.Override(&flags, func(key string) bool {
+	p, err := verify.LoadPolicy(verify.PolicySources{File: f.policyFile, Key: f.keyFile, Given: &flags, Named: func(key string) bool {
 		if name, ok := flagOf[key]; ok {
 			return set[name]
 		}
 		return set[key]
-	})
-	if f.keyFile != "" {
-		b, err := regfile.ReadFile(f.keyFile, maxKeyFile)
-		if err != nil {
-			return nil, nil, usagef("--key: %v", err)
-		}
-		p.KeyPEM = string(b)
+	}})
+	var fe *verify.PolicyFileError
+	switch {
+	case errors.As(err, &fe) && fe.Key:
+		return nil, nil, usagef("--key: %v", fe.Err)
+	case errors.As(err, &fe) && fe.Parsed:
+		return nil, nil, usagef("--policy %s: %v", f.policyFile, fe.Err)
+	case errors.As(err, &fe):
+		return nil, nil, usagef("--policy: %v", fe.Err)
+	case err != nil:
+		return nil, nil, usagef("%v", err)
 	}
-	// After --key: a key-based policy has no certificate, so nothing to warn about.
+	// A key-based policy has no certificate, so nothing to warn about.
 	if p.InsecureIgnoreSCT && p.KeyPEM == "" {
 		fmt.Fprintln(e.stderr, "cachet: warning: insecure-ignore-sct: certificates' SCTs are not checked, so a certificate no CT log has seen is accepted")
-	}
-	if err := p.Validate(); err != nil {
-		return nil, nil, usagef("%v", err)
 	}
 	// A plain trusted_root.json or a cachet trust envelope (cachet trust export), else
 	// the trust cache, else the embedded public-good snapshot; said on stderr.
@@ -136,14 +118,7 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	var plain, digests []string
-	for _, x := range append(append([]string{}, arts...), fs.Args()...) {
-		if strings.HasPrefix(x, "sha256:") {
-			digests = append(digests, x)
-		} else {
-			plain = append(plain, x)
-		}
-	}
+	plain, digests := verify.SplitArgs(append(append([]string{}, arts...), fs.Args()...))
 	// Globs skip bundles, links and special files (expandArtifacts); a named artifact
 	// that exists must be a regular file (verify.Subjects). A missing one is reported
 	// with the results.

@@ -5,6 +5,7 @@ package audit
 import (
 	"encoding/json"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -37,6 +38,20 @@ type Logger struct {
 	W   io.Writer
 	Now func() time.Time
 	mu  sync.Mutex
+}
+
+// Open is the Logger of the audit log at path, appended to (made 0640 if missing), or
+// of std when path is "" or "-"; close closes the file. A file that cannot be opened
+// is an error: a run that cannot keep its audit trail does not start.
+func Open(path string, std io.Writer) (l *Logger, close func() error, err error) {
+	if path == "" || path == "-" {
+		return &Logger{W: std}, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Logger{W: f}, f.Close, nil
 }
 
 // Log writes e as one line. A write error is returned: an audit trail that cannot be

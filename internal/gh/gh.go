@@ -31,6 +31,8 @@ const DefaultAPI = "https://api.github.com"
 var (
 	// ErrBadRepo is a repository name that is not owner/name.
 	ErrBadRepo = errors.New("want owner/name")
+	// ErrNoToken is a job environment without GITHUB_TOKEN (FromEnv).
+	ErrNoToken = errors.New("no GitHub token: GITHUB_TOKEN is not set")
 	// ErrBadAPIURL is an API URL that is not http(s)://HOST[/api/v3].
 	ErrBadAPIURL = errors.New("want https://HOST/api/v3")
 	// ErrReleaseNotFound means GitHub answered 404 for the release: no release for the
@@ -89,6 +91,30 @@ func ParseRepo(s string) (owner, name string, err error) {
 		return "", "", fmt.Errorf("repository %q: %w", s, ErrBadRepo)
 	}
 	return owner, name, nil
+}
+
+// FromEnv is New for the repository repo names, else $GITHUB_REPOSITORY, through
+// o.APIURL, else $GITHUB_API_URL, with the token $GITHUB_TOKEN (ErrNoToken when unset),
+// as getenv reads the job's environment. mask, when set, gets the token before anything
+// can print it (the runner's add-mask).
+func FromEnv(getenv func(string) string, repo string, o Options, mask func(string)) (*Client, error) {
+	if repo == "" {
+		repo = getenv("GITHUB_REPOSITORY")
+	}
+	var err error
+	if o.Owner, o.Name, err = ParseRepo(repo); err != nil {
+		return nil, err
+	}
+	if o.Token = getenv("GITHUB_TOKEN"); o.Token == "" {
+		return nil, ErrNoToken
+	}
+	if mask != nil {
+		mask(o.Token)
+	}
+	if o.APIURL == "" {
+		o.APIURL = getenv("GITHUB_API_URL")
+	}
+	return New(o)
 }
 
 // New makes the client. Anything but GitHub.com's API is GitHub Enterprise Server (or

@@ -383,3 +383,39 @@ func TestPublishSignatureBundleRefused(t *testing.T) {
 		t.Fatalf("requests sent: %v", reqs)
 	}
 }
+
+// TestFromEnv: the repository and API URL come from the arguments, else the job's
+// environment; the token always from GITHUB_TOKEN, masked before the client exists.
+func TestFromEnv(t *testing.T) {
+	full := map[string]string{"GITHUB_REPOSITORY": "env-org/env-repo", "GITHUB_TOKEN": token, "GITHUB_API_URL": "https://ghes.example.com/api/v3"}
+	for _, tc := range []struct {
+		name      string
+		vars      map[string]string
+		repo, api string
+		owner     string
+		err       error
+	}{
+		{name: "all from the environment", vars: full, owner: "env-org"},
+		{name: "repo given", vars: full, repo: "flag-org/flag-repo", owner: "flag-org"},
+		{name: "API URL given", vars: full, api: "https://other.example.com/api/v3", owner: "env-org"},
+		{name: "no repository", vars: map[string]string{"GITHUB_TOKEN": token}, err: ErrBadRepo},
+		{name: "not owner/name", vars: full, repo: "just-a-name", err: ErrBadRepo},
+		{name: "no token", vars: map[string]string{"GITHUB_REPOSITORY": "o/r"}, err: ErrNoToken},
+		{name: "bad API URL", vars: full, api: "ftp://x", err: ErrBadAPIURL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var masked []string
+			c, err := FromEnv(func(k string) string { return tc.vars[k] }, tc.repo, Options{APIURL: tc.api},
+				func(s string) { masked = append(masked, s) })
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("err %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil || c.Owner != tc.owner || len(masked) != 1 || masked[0] != token {
+				t.Fatalf("client %+v, err %v, masked %q", c, err, masked)
+			}
+		})
+	}
+}

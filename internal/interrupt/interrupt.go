@@ -6,9 +6,12 @@ package interrupt
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Signal is the cause of a context a signal ended.
@@ -52,5 +55,38 @@ func Notify(parent context.Context) (ctx context.Context, stop func()) {
 	return ctx, func() {
 		signal.Stop(ch)
 		cancel(nil)
+	}
+}
+
+// Result is how a run that returned err ends when ctx may have been ended by a signal.
+// Without a signal, err as it is. With one, the run did not finish what it was asked,
+// whatever it returned: the signal (a *Signal, also returned for its exit code), with
+// err after it when err says more; unless stopped says the command ended as the
+// signal asked it to (a server whose normal end is SIGTERM) and err is nil.
+func Result(ctx context.Context, err error, stopped bool) (error, *Signal) {
+	var intr *Signal
+	if !errors.As(context.Cause(ctx), &intr) || err == nil && stopped {
+		return err, nil
+	}
+	if err == nil || errors.Is(err, intr) && err.Error() == intr.Error() {
+		return errors.New(intr.Error()), intr
+	}
+	return fmt.Errorf("%s: %w", intr.Error(), err), intr
+}
+
+// Wait is the code done delivers; after ctx ends (a signal) it waits grace() longer at
+// most, and then gives up (ok false): a command that does not heed ctx (go-tuf's
+// fetcher takes no context) does not keep the process alive.
+func Wait(ctx context.Context, done <-chan int, grace func() time.Duration) (code int, ok bool) {
+	select {
+	case code = <-done:
+		return code, true
+	case <-ctx.Done():
+	}
+	select {
+	case code = <-done:
+		return code, true
+	case <-time.After(grace()):
+		return 0, false
 	}
 }

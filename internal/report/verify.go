@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/verify"
-	"github.com/sethvargo/go-githubactions"
 )
 
 // Verification is the JSON report of cachet verify (--report, --output json).
@@ -78,8 +77,7 @@ type VerifyOutputs struct {
 	// Action, when set (in Actions), gets an error annotation per failed result, the
 	// step outputs verified, failed and report when StepOutputs, and the job summary
 	// (VerifySummary) when StepSummary.
-	Action                   *githubactions.Action
-	StepOutputs, StepSummary bool
+	Actions
 }
 
 // Publish writes v (the report of results) to stdout and where o says, and is an error
@@ -105,14 +103,10 @@ func (v Verification) Publish(stdout io.Writer, o VerifyOutputs) error {
 				a.WithFieldsMap(map[string]string{"title": "cachet verify: " + string(r.Reason)}).Errorf("%s: %s", r.Name, r.Error)
 			}
 		}
-		if o.StepOutputs {
-			if err := SetOutputs(a, "verified", strconv.Itoa(v.Verified), "failed", strconv.Itoa(v.Failed), "report", o.ReportPath); err != nil {
-				return err
-			}
+		if err := o.setOutputs("verified", strconv.Itoa(v.Verified), "failed", strconv.Itoa(v.Failed), "report", o.ReportPath); err != nil {
+			return err
 		}
-		if o.StepSummary {
-			a.AddStepSummary(VerifySummary(v.Results))
-		}
+		o.addSummary(func() string { return VerifySummary(v.Results) })
 	}
 	if v.Failed > 0 {
 		return fmt.Errorf("%d of %d artifacts failed verification", v.Failed, len(v.Results))
