@@ -96,12 +96,14 @@ func (s *Services) Check(logged bool) error {
 	return nil
 }
 
-// Log is the run's transparency-log client: Rekor v1 or v2.
+// Log is the run's transparency-log client, Rekor v1 or v2, for a Pipeline.
 func (s *Services) Log(tr root.TrustedMaterial) tlog.Log {
 	if s.RekorVersion == 2 {
 		return &tlog.RekorV2{URL: s.RekorURL, Trusted: tr}
 	}
-	return &tlog.Rekor{URL: s.RekorURL, Trusted: tr}
+	// Every pipeline verifies its finished bundles, log entries included, before it
+	// writes them.
+	return &tlog.Rekor{URL: s.RekorURL, Trusted: tr, CheckedLater: true}
 }
 
 // TSA is the run's timestamp client (every TSA must answer), or nil without TSAs; its

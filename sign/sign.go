@@ -44,7 +44,7 @@ type Pipeline struct {
 	// accepts, when set, may accept the bundle's JSON (the bytes to be written) before
 	// Verify runs; false means Verify decides (NewKeyless: cachet verify's fast path).
 	accepts func(data, digest []byte) bool
-	Audit        *audit.Logger
+	Audit   *audit.Logger
 	// AuditFields fill the identity part of audit events.
 	SAN, Issuer, CertSerial string
 	// Authorize, when set, decides per digest before anything is signed (key mode: the

@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"context"
+	"io"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -150,6 +151,44 @@ func TestConflictWaitsForTheEntry(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.wantError) {
 				t.Fatalf("error %q", err)
+			}
+		})
+	}
+}
+
+// create's answers other than 201 and 409: the status and the log's message, or what
+// is wrong with the answer; the retries are the transport's.
+func TestCreateRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"server error", http.StatusServiceUnavailable, `{"code":503,"message":"trillian unavailable"}`, "503 Service Unavailable: trillian unavailable"},
+		{"bad request, no message", http.StatusBadRequest, `not json`, "[POST /api/v1/log/entries] 400 Bad Request"},
+		{"201, not an entry", http.StatusCreated, `[1,2]`, "the answer is not a log entry"},
+		{"201, too big", http.StatusCreated, `{"a":"` + strings.Repeat("x", maxAnswer) + `"}`, "the answer is over"},
+		{"409 without Location", http.StatusConflict, `{}`, "409 without the existing entry's Location"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			posts := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodPost || r.URL.Path != "/api/v1/log/entries" || r.Header.Get("Content-Type") != "application/json" {
+					t.Errorf("%s %s (%s)", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+				}
+				posts++
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c := &Rekor{URL: srv.URL, Retries: 1, Sleep: func(context.Context, time.Duration) error { return nil }}
+			_, err := c.Add(context.Background(), HashedRekord{Digest: make([]byte, 32), Signature: []byte("s"), PublicPEM: []byte("k")})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "create hashedrekord entry failed") {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+			if wantPosts := map[bool]int{true: 2, false: 1}[tc.status >= 500]; posts != wantPosts {
+				t.Fatalf("%d POSTs, want %d", posts, wantPosts)
 			}
 		})
 	}

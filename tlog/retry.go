@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,8 @@ func (c *Rekor) client() (*rekorclient.Rekor, uint, error) {
 		if u.Path == "" {
 			u.Path = rekorclient.DefaultBasePath
 		}
+		st.hc = hc
+		st.entriesURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimSuffix(u.Path, "/") + "/api/v1/log/entries"}).String()
 		tr := httptransport.NewWithClient(u.Host, u.Path, []string{u.Scheme}, hc)
 		tr.Consumers["application/json"] = runtime.JSONConsumer()
 		tr.Consumers["application/x-pem-file"] = runtime.TextConsumer()
@@ -83,9 +86,11 @@ func retrying(rawURL string, retries uint, wait, maxRetryAfter time.Duration, hc
 
 // clientState is the generated client, built on first use.
 type clientState struct {
-	once sync.Once
-	rc   *rekorclient.Rekor
-	err  error
+	once       sync.Once
+	rc         *rekorclient.Rekor
+	hc         *http.Client // the retrying client under rc, for create
+	entriesURL string       // URL/api/v1/log/entries (the path createLogEntry has under the base path)
+	err        error
 }
 
 type userAgent struct{ next http.RoundTripper }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -42,6 +43,9 @@ type Config struct {
 	// Always, when it returns true for a request (its body is readable again), answers
 	// 503 every time: a subject that can never be logged.
 	Always func(r *http.Request, body []byte) bool
+	// Rewrite, when set, replaces the body of every answer the service gives (a forged
+	// or corrupted answer; the request is the one the service answered).
+	Rewrite func(r *http.Request, status int, body []byte) []byte
 }
 
 // Stats count what the proxy did.
@@ -86,7 +90,20 @@ func Start(target string, cfg Config) (*Proxy, error) {
 	p.rp.ModifyResponse = func(r *http.Response) error {
 		p.mu.Lock()
 		p.stats.Upstream[r.StatusCode]++
+		rewrite := p.cfg.Rewrite
 		p.mu.Unlock()
+		if rewrite == nil {
+			return nil
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		body = rewrite(r.Request, r.StatusCode, body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 		return nil
 	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
