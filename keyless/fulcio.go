@@ -192,7 +192,7 @@ func (f *Fulcio) post(ctx context.Context, url string, body []byte) ([]byte, err
 	rt := &httpretry.Transport{Attempts: retries + 1, MinBackoff: 500 * time.Millisecond, Retryable: httpretry.AnyMethod, Sleep: f.Sleep}
 	hc = httpretry.Wrap(hc, rt)
 	unreachable := func(err error) error {
-		return fmt.Errorf("fulcio at %s unreachable after %d attempts (check --fulcio-url and the network): %w", f.URL, retries+1, err)
+		return fmt.Errorf("fulcio at %s unreachable after %d attempts (check the Fulcio URL and the network): %w", f.URL, retries+1, err)
 	}
 	resp, b, err := rt.ReadAll(ctx, hc, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))

@@ -347,7 +347,7 @@ func TestFulcioUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	_, err := cf.Certify(ctx, mint(t, iss, fakegithub.MintOptions{}))
-	if err == nil || !strings.Contains(err.Error(), "unreachable after 3 attempts") || !strings.Contains(err.Error(), "--fulcio-url") {
+	if err == nil || !strings.Contains(err.Error(), "unreachable after 3 attempts") || !strings.Contains(err.Error(), "check the Fulcio URL") {
 		t.Fatalf("err = %v", err)
 	}
 	if calls != 2 {

@@ -105,7 +105,7 @@ func (c *Rekor) record(ctx context.Context, kind string, proposed models.Propose
 	payload, conflict, err := c.create(ctx, proposed)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("rekor at %s: create %s entry failed after %d retries (check --rekor-url and the network): %w", c.URL, kind, retries, err)
+		return nil, fmt.Errorf("rekor at %s: create %s entry failed after %d retries (check the log URL and the network): %w", c.URL, kind, retries, err)
 	case conflict != "":
 		uuid := path.Base(conflict)
 		if payload, err = c.fetchConflicting(ctx, rc, uuid); err != nil {

@@ -133,7 +133,7 @@ func (c *RekorV2) add(ctx context.Context, digest, sig, publicPEM []byte) (*reko
 	hr.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("rekor v2 at %s: create entry failed (check --rekor-url and the network): %w", c.URL, err)
+		return nil, fmt.Errorf("rekor v2 at %s: create entry failed (check the log URL and the network): %w", c.URL, err)
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxV2Response))

@@ -67,10 +67,10 @@ func (c *Rekor) client() (*rekorclient.Rekor, uint, error) {
 func retrying(rawURL string, retries uint, wait, maxRetryAfter time.Duration, hc *http.Client, sleep func(context.Context, time.Duration) error) (*url.URL, *http.Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("rekor: --rekor-url %q: %w", rawURL, err)
+		return nil, nil, fmt.Errorf("rekor: log URL %q: %w", rawURL, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, nil, fmt.Errorf("rekor: --rekor-url %q is not an http(s) URL", rawURL)
+		return nil, nil, fmt.Errorf("rekor: log URL %q is not an http(s) URL", rawURL)
 	}
 	if wait == 0 {
 		wait = time.Second

@@ -140,7 +140,7 @@ func (c *Client) Check(resp []byte, req *timestamp.Request, signature []byte) (*
 		return nil, fmt.Errorf("%w: genTime %s is %s from local time", ErrUnbound, ts.Time.UTC().Format(time.RFC3339), d.Round(time.Second))
 	}
 	if len(c.Trusted) == 0 {
-		return nil, errors.New("tsa: no trusted timestamp authority in the trusted root; add it, or drop --timestamp-server-url")
+		return nil, errors.New("tsa: no trusted timestamp authority in the trusted root; add it, or sign without a timestamp authority")
 	}
 	var errs []error
 	for _, ta := range c.Trusted {
