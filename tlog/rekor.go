@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/httpretry"
 	"github.com/go-openapi/swag"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
@@ -241,7 +242,7 @@ var conflictWaits = []time.Duration{250 * time.Millisecond, 500 * time.Milliseco
 func (c *Rekor) fetchConflicting(ctx context.Context, rc *rekorclient.Rekor, uuid string) (models.LogEntry, error) {
 	sleep := c.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = httpretry.Sleep
 	}
 	for i := 0; ; i++ {
 		got, err := rc.Entries.GetLogEntryByUUID(entries.NewGetLogEntryByUUIDParamsWithContext(ctx).WithEntryUUID(uuid))
@@ -319,15 +320,4 @@ func (c *Rekor) verify(ctx context.Context, e *models.LogEntryAnon) error {
 		return fmt.Errorf("rekor: entry does not verify against the trusted log key: %w", err)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -416,10 +416,11 @@ func (t *Transport) wait(ctx context.Context, why string, d time.Duration) error
 	if t.Sleep != nil {
 		return t.Sleep(ctx, d)
 	}
-	return sleepCtx(ctx, d)
+	return Sleep(ctx, d)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or until ctx is done (its error then).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
