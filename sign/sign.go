@@ -189,32 +189,23 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 	}
 	m := bundle.MessageSignature{Certificate: p.Certificate, KeyHint: p.KeyHint, Digest: digest,
 		Signature: sig, TlogEntries: entries, Timestamps: stamps}
-	if p.accepts != nil {
-		// The bytes to be written, accepted by the fast check or not written unless the
-		// full check (on the same bundle, validated) accepts.
-		data, err := bundle.EncodeMessage(m)
-		if err != nil {
-			return err
-		}
-		if !p.accepts(data, digest) {
-			if err := p.verifySlow(m, digest); err != nil {
-				return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
-			}
-		}
-		return bundle.WriteBytes(s.Bundle, data)
-	}
-	b, err := bundle.New(m)
+	// The bytes to be written: accepted by the fast check, or not written unless the
+	// full check (on the same bundle, validated) accepts.
+	data, err := bundle.EncodeMessage(m)
 	if err != nil {
 		return err
 	}
-	if err := p.Verify(b, digest); err != nil {
-		return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+	if p.accepts == nil || !p.accepts(data, digest) {
+		if err := p.verifyFull(m, digest); err != nil {
+			return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
+		}
 	}
-	return bundle.WriteFile(s.Bundle, b)
+	return bundle.WriteBytes(s.Bundle, data)
 }
 
-// verifySlow is Verify on the bundle made from m, through verifyParsed when set.
-func (p *Pipeline) verifySlow(m bundle.MessageSignature, digest []byte) error {
+// verifyFull is Verify on the bundle made from m (New validates it), through
+// verifyParsed when set.
+func (p *Pipeline) verifyFull(m bundle.MessageSignature, digest []byte) error {
 	if p.verifyParsed == nil {
 		b, err := bundle.New(m)
 		if err != nil {

@@ -133,12 +133,8 @@ type fastBundle struct {
 		Certificate *struct {
 			RawBytes []byte `json:"rawBytes"`
 		} `json:"certificate"`
-		TlogEntries               []fastEntry `json:"tlogEntries"`
-		TimestampVerificationData *struct {
-			Rfc3161Timestamps []struct {
-				SignedTimestamp []byte `json:"signedTimestamp"`
-			} `json:"rfc3161Timestamps"`
-		} `json:"timestampVerificationData"`
+		TlogEntries               []fastEntry     `json:"tlogEntries"`
+		TimestampVerificationData *fastTimestamps `json:"timestampVerificationData"`
 	} `json:"verificationMaterial"`
 	MessageSignature *struct {
 		MessageDigest struct {
@@ -147,6 +143,12 @@ type fastBundle struct {
 		} `json:"messageDigest"`
 		Signature []byte `json:"signature"`
 	} `json:"messageSignature"`
+}
+
+type fastTimestamps struct {
+	Rfc3161Timestamps []struct {
+		SignedTimestamp []byte `json:"signedTimestamp"`
+	} `json:"rfc3161Timestamps"`
 }
 
 type fastEntry struct {
@@ -282,7 +284,7 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	}
 	// F15: every RFC 3161 token verified, each from another TSA, as many as the
 	// policy wants; their times join the integrated time.
-	times, ok := f.timestamps(v, &b, ms.Signature, at)
+	times, ok := verifiedTimes(v.sg.cache.tsas, vm.TimestampVerificationData, ms.Signature, at)
 	if !ok || len(times)-1 < v.policy.MinTimestamps {
 		return false
 	}
@@ -331,13 +333,12 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 // MaxAllowedTimestamps, 32; a release bundle has one or two).
 const maxFastTimestamps = 4
 
-// timestamps verifies b's RFC 3161 tokens over the bundle's signature sig
-// (VerifySignedTimestamp: the first of the root's TSAs that verifies a token gives
-// its time) and returns the integrated time at followed by each token's time; false
-// when a token does not verify, two come from one TSA, or the list is empty or long.
-func (f *fastPath) timestamps(v *Verifier, b *fastBundle, sig []byte, at time.Time) ([]time.Time, bool) {
+// verifiedTimes verifies the RFC 3161 tokens of tvd over the bundle's signature sig
+// (VerifySignedTimestamp: the first of tsas that verifies a token gives its time) and
+// returns the integrated time at followed by each token's time; false when a token
+// does not verify, two come from one TSA, or the list is empty or long.
+func verifiedTimes(tsas []root.TimestampingAuthority, tvd *fastTimestamps, sig []byte, at time.Time) ([]time.Time, bool) {
 	times := []time.Time{at}
-	tvd := b.VerificationMaterial.TimestampVerificationData
 	if tvd == nil {
 		return times, true
 	}
@@ -347,7 +348,7 @@ func (f *fastPath) timestamps(v *Verifier, b *fastBundle, sig []byte, at time.Ti
 	var uris []string
 	for _, tok := range tvd.Rfc3161Timestamps {
 		var ts *root.Timestamp
-		for _, ta := range v.sg.cache.tsas {
+		for _, ta := range tsas {
 			if t, err := ta.Verify(tok.SignedTimestamp, sig); err == nil {
 				ts = t
 				break

@@ -169,12 +169,14 @@ func newVerifier(tm root.TrustedMaterial, p *Policy, share *SigstoreCheck) (*Ver
 		pb = sgverify.WithCertificateIdentity(id)
 		identity = &id
 	}
-	sg, err := NewSigstoreCheck(tm, requireSCT, opts...)
+	sg, err := newSigstoreCheck(tm, requireSCT, opts...)
 	if err != nil {
 		return nil, fail(ReasonPolicy, "%v", err)
 	}
-	if share != nil && share.cache != nil && p.Key == nil {
-		sg.cache = share.cache
+	if share != nil && p.Key == nil {
+		sg.cache = share.cache // the same root: nil when it is not a parsed one
+	} else {
+		sg.cache = newTrustCache(tm)
 	}
 	v := &Verifier{policy: p, tm: tm, sg: sg, pb: pb}
 	v.fast = newFastPath(v, identity)
@@ -201,6 +203,16 @@ type SigstoreCheck struct {
 // NewSigstoreCheck prepares a SigstoreCheck for tm with sigstore-go's options opts
 // (without WithSignedCertificateTimestamps: requireSCT asks for one SCT).
 func NewSigstoreCheck(tm root.TrustedMaterial, requireSCT bool, opts ...sgverify.VerifierOption) (*SigstoreCheck, error) {
+	c, err := newSigstoreCheck(tm, requireSCT, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.cache = newTrustCache(tm)
+	return c, nil
+}
+
+// newSigstoreCheck is NewSigstoreCheck without the trust cache, which the caller sets.
+func newSigstoreCheck(tm root.TrustedMaterial, requireSCT bool, opts ...sgverify.VerifierOption) (*SigstoreCheck, error) {
 	cachedOpts := append([]sgverify.VerifierOption{}, opts...)
 	if requireSCT {
 		opts = append(append([]sgverify.VerifierOption{}, opts...), sgverify.WithSignedCertificateTimestamps(1))
@@ -209,7 +221,7 @@ func NewSigstoreCheck(tm root.TrustedMaterial, requireSCT bool, opts ...sgverify
 	if err != nil {
 		return nil, err
 	}
-	return &SigstoreCheck{sg: sg, tm: tm, cache: newTrustCache(tm), cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
+	return &SigstoreCheck{sg: sg, tm: tm, cachedOpts: cachedOpts, requireSCT: requireSCT}, nil
 }
 
 // TimestampingAuthorities are the trusted root's TSAs as this check verifies tokens
