@@ -98,11 +98,11 @@ func (s *Services) Check(logged bool) error {
 
 // Log is the run's transparency-log client, Rekor v1 or v2, for a Pipeline.
 func (s *Services) Log(tr root.TrustedMaterial) tlog.Log {
-	if s.RekorVersion == 2 {
-		return &tlog.RekorV2{URL: s.RekorURL, Trusted: tr}
-	}
 	// Every pipeline verifies its finished bundles, log entries included, before it
 	// writes them.
+	if s.RekorVersion == 2 {
+		return &tlog.RekorV2{URL: s.RekorURL, Trusted: tr, CheckedLater: true}
+	}
 	return &tlog.Rekor{URL: s.RekorURL, Trusted: tr, CheckedLater: true}
 }
 

@@ -54,7 +54,7 @@ type keylessCheck struct {
 	tm   root.TrustedMaterial
 	sc   *cverify.SigstoreCheck
 	id   verify.CertificateIdentity
-	fast *cverify.Verifier // nil: no fast path for this run (a log without integrated times)
+	fast *cverify.Verifier // the fast path on the bundle's bytes; nil when it cannot be built
 }
 
 func newKeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int, integratedTime, ignoreSCT bool) (*keylessCheck, error) {
@@ -77,11 +77,10 @@ func newKeylessCheck(tm root.TrustedMaterial, san, issuer string, timestamps int
 		return nil, err
 	}
 	k := &keylessCheck{tm: tm, sc: sc, id: id}
-	if integratedTime {
-		// The fast path needs the SET's integrated time (Rekor v1); not having it is
-		// only slower.
-		k.fast, _ = cverify.NewSharing(sc, &cverify.Policy{Identity: san, Issuer: issuer, MinTimestamps: timestamps, InsecureIgnoreSCT: ignoreSCT})
-	}
+	// The fast path takes a Rekor v1 entry (its SET gives the integrated time) or a v2
+	// entry with as many timestamps as asked, at least one; without it the run is only
+	// slower.
+	k.fast, _ = cverify.NewSharing(sc, &cverify.Policy{Identity: san, Issuer: issuer, MinTimestamps: timestamps, InsecureIgnoreSCT: ignoreSCT})
 	return k, nil
 }
 

@@ -22,7 +22,6 @@ import (
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekortilespb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"github.com/sigstore/rekor-tiles/v2/pkg/note"
-	"github.com/sigstore/rekor-tiles/v2/pkg/types/hashedrekord"
 	rekortilesverify "github.com/sigstore/rekor-tiles/v2/pkg/verify"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -73,11 +72,18 @@ type RekorV2 struct {
 	MaxRetryAfter time.Duration                                    // see Rekor
 	HTTPClient    *http.Client                                     // see Rekor
 	Sleep         func(ctx context.Context, d time.Duration) error // see Rekor
+	// CheckedLater: as Rekor's; Add binds the answer to the proposal and a log the
+	// root lists, and leaves the checkpoint's signature and the inclusion proof to the
+	// caller's check of the finished bundle.
+	CheckedLater bool
 
 	once sync.Once
 	hc   *http.Client
 	u    *url.URL
 	err  error
+
+	mu   sync.Mutex
+	keys map[string]string // public PEM -> v2VerifierJSON
 }
 
 // IntegratedTime is false: Rekor v2 signs checkpoints, not entry times.
@@ -113,19 +119,12 @@ func (c *RekorV2) add(ctx context.Context, digest, sig, publicPEM []byte) (*reko
 	if c.err != nil {
 		return nil, c.err
 	}
-	v, err := v2Verifier(publicPEM)
+	vj, err := c.verifierJSON(publicPEM)
 	if err != nil {
 		return nil, err
 	}
-	req := &rekortilespb.CreateEntryRequest{Spec: &rekortilespb.CreateEntryRequest_HashedRekordRequestV002{
-		HashedRekordRequestV002: &rekortilespb.HashedRekordRequestV002{
-			Digest: digest, Signature: &rekortilespb.Signature{Content: sig, Verifier: v}}}}
-	body, err := protojson.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("rekor v2: encode request: %w", err)
-	}
 	endpoint := c.u.JoinPath("/api/v2/log/entries").String()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(v2Request(digest, sig, vj)))
 	if err != nil {
 		return nil, fmt.Errorf("rekor v2: %w", err)
 	}
@@ -150,14 +149,46 @@ func (c *RekorV2) add(ctx context.Context, digest, sig, publicPEM []byte) (*reko
 	if err := protojson.Unmarshal(answer, &tle); err != nil {
 		return nil, fmt.Errorf("rekor v2 at %s: answer is not a transparency log entry: %w", c.URL, err)
 	}
-	want, err := hashedrekord.ToEntryHash(digest, &rekortilespb.Signature{Content: sig, Verifier: v})
+	want := v2Body(digest, sig, vj)
+	tl, err := bindV2Entry(&tle, c.Trusted, want)
 	if err != nil {
-		return nil, fmt.Errorf("rekor v2: entry hash: %w", err)
+		return nil, err
 	}
-	if err := VerifyV2Entry(&tle, c.Trusted, want); err != nil {
+	if c.CheckedLater {
+		return &tle, nil
+	}
+	if err := proveV2Entry(&tle, tl, rfc6962.DefaultHasher.HashLeaf(want)); err != nil {
 		return nil, err
 	}
 	return &tle, nil
+}
+
+// verifierJSON is v2VerifierJSON of the key publicPEM holds (v2Verifier), kept for the
+// run: every entry of a keyless run names the same certificate.
+func (c *RekorV2) verifierJSON(publicPEM []byte) (string, error) {
+	c.mu.Lock()
+	vj, ok := c.keys[string(publicPEM)]
+	c.mu.Unlock()
+	if ok {
+		return vj, nil
+	}
+	v, err := v2Verifier(publicPEM)
+	if err != nil {
+		return "", err
+	}
+	vj, ok = v2VerifierJSON(v)
+	if !ok {
+		return "", errors.New("rekor v2: no entry form for this key")
+	}
+	c.mu.Lock()
+	if c.keys == nil {
+		c.keys = map[string]string{}
+	}
+	if len(c.keys) < 16 {
+		c.keys[string(publicPEM)] = vj
+	}
+	c.mu.Unlock()
+	return vj, nil
 }
 
 // VerifyV2Entry checks a Rekor v2 entry against the trusted root: kind hashedrekord
@@ -165,24 +196,45 @@ func (c *RekorV2) add(ctx context.Context, digest, sig, publicPEM []byte) (*reko
 // rebuilt from what was signed), and an inclusion proof from that leaf to a checkpoint
 // the log signed under its origin.
 func VerifyV2Entry(tle *rekorpb.TransparencyLogEntry, trusted root.TrustedMaterial, wantLeaf []byte) error {
+	tl, err := bindV2(tle, trusted, func(body []byte) bool { return bytes.Equal(rfc6962.DefaultHasher.HashLeaf(body), wantLeaf) })
+	if err != nil {
+		return err
+	}
+	return proveV2Entry(tle, tl, wantLeaf)
+}
+
+// bindV2Entry is VerifyV2Entry's first half, with the entry we proposed: the answer is
+// a hashedrekord 0.0.2 entry of a log the root lists, whose body is want.
+func bindV2Entry(tle *rekorpb.TransparencyLogEntry, trusted root.TrustedMaterial, want []byte) (*root.TransparencyLog, error) {
+	return bindV2(tle, trusted, func(body []byte) bool { return bytes.Equal(body, want) })
+}
+
+func bindV2(tle *rekorpb.TransparencyLogEntry, trusted root.TrustedMaterial, ours func(body []byte) bool) (*root.TransparencyLog, error) {
 	kv := tle.GetKindVersion()
 	if kv.GetKind() != "hashedrekord" || kv.GetVersion() != "0.0.2" {
-		return fmt.Errorf("rekor v2: entry is %s %s, want hashedrekord 0.0.2", kv.GetKind(), kv.GetVersion())
+		return nil, fmt.Errorf("rekor v2: entry is %s %s, want hashedrekord 0.0.2", kv.GetKind(), kv.GetVersion())
 	}
 	if trusted == nil {
-		return fmt.Errorf("%w: no trusted root given", ErrUntrustedLog)
+		return nil, fmt.Errorf("%w: no trusted root given", ErrUntrustedLog)
 	}
 	id := hex.EncodeToString(tle.GetLogId().GetKeyId())
 	tl, ok := trusted.RekorLogs()[id]
 	if !ok {
-		return fmt.Errorf("%w (log ID %s): add the Rekor v2 log to the trusted root", ErrUntrustedLog, id)
+		return nil, fmt.Errorf("%w (log ID %s): add the Rekor v2 log to the trusted root", ErrUntrustedLog, id)
 	}
-	if !bytes.Equal(rfc6962.DefaultHasher.HashLeaf(tle.GetCanonicalizedBody()), wantLeaf) {
-		return errors.New("rekor v2: the logged entry is not the one we proposed")
+	if !ours(tle.GetCanonicalizedBody()) {
+		return nil, errors.New("rekor v2: the logged entry is not the one we proposed")
 	}
 	if tle.GetInclusionProof().GetCheckpoint().GetEnvelope() == "" {
-		return errors.New("rekor v2: entry has no inclusion proof with a checkpoint")
+		return nil, errors.New("rekor v2: entry has no inclusion proof with a checkpoint")
 	}
+	return tl, nil
+}
+
+// proveV2Entry is VerifyV2Entry's second half: the inclusion proof from wantLeaf to a
+// checkpoint tl signed under its origin.
+func proveV2Entry(tle *rekorpb.TransparencyLogEntry, tl *root.TransparencyLog, wantLeaf []byte) error {
+	id := hex.EncodeToString(tle.GetLogId().GetKeyId())
 	u, err := url.Parse(tl.BaseURL)
 	if err != nil || u.Hostname() == "" {
 		return fmt.Errorf("rekor v2: trusted root gives log %s no base URL; the checkpoint origin is its host", id)

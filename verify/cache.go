@@ -37,6 +37,8 @@ type trustCache struct {
 	tsaChains map[string][][]*x509.Certificate // TSA index + signer and token certificate DERs -> chains
 	// tsaVerified: SHA-256 of TSA index + token + signature -> the accepted timestamp
 	tsaVerified map[[sha256.Size]byte]root.Timestamp
+	// locks: one fill of an entry at a time (keyLocks)
+	locks keyLocks
 }
 
 // maxCacheEntries bounds each map: a run over artifacts signed with many certificates
@@ -120,13 +122,23 @@ func (c *trustCache) verifyChain(i int, ca root.CertificateAuthority, leaf *x509
 		return ca.Verify(leaf, observed)
 	}
 	key := chainKey(i, leaf.Raw)
-	c.mu.Lock()
-	cached, hit := c.chains[key]
-	c.mu.Unlock()
-	// x509 refuses a leaf with unhandled critical extensions before building chains;
-	// sigstore-go has already removed the OtherName SAN it handles itself.
-	if hit && len(leaf.UnhandledCriticalExtensions) == 0 && inWindow(fca, observed) && chainsValidAt(cached, observed) {
-		return withLeaf(cached, leaf), nil
+	lookup := func() ([][]*x509.Certificate, bool) {
+		c.mu.Lock()
+		cached, hit := c.chains[key]
+		c.mu.Unlock()
+		// x509 refuses a leaf with unhandled critical extensions before building chains;
+		// sigstore-go has already removed the OtherName SAN it handles itself.
+		if hit && len(leaf.UnhandledCriticalExtensions) == 0 && inWindow(fca, observed) && chainsValidAt(cached, observed) {
+			return withLeaf(cached, leaf), true
+		}
+		return nil, false
+	}
+	if chains, ok := lookup(); ok {
+		return chains, nil
+	}
+	defer c.locks.lock("chain\n" + key)()
+	if chains, ok := lookup(); ok {
+		return chains, nil
 	}
 	chains, err := fca.Verify(leaf, observed)
 	if err != nil {
@@ -145,24 +157,30 @@ func (c *trustCache) verifyChain(i int, ca root.CertificateAuthority, leaf *x509
 // issuer of each chain and the root's CT logs, so a success is kept under those bytes.
 func (c *trustCache) verifySCT(chains [][]*x509.Certificate) error {
 	key := sctKey(chains)
-	if key != "" {
+	if key == "" {
+		return sgverify.VerifySignedCertificateTimestamp(chains, 1, c.tm)
+	}
+	lookup := func() bool {
 		c.mu.Lock()
 		_, hit := c.scts[key]
 		c.mu.Unlock()
-		if hit {
-			return nil
-		}
+		return hit
+	}
+	if lookup() {
+		return nil
+	}
+	defer c.locks.lock("sct\n" + key)()
+	if lookup() {
+		return nil
 	}
 	if err := sgverify.VerifySignedCertificateTimestamp(chains, 1, c.tm); err != nil {
 		return err
 	}
-	if key != "" {
-		c.mu.Lock()
-		if len(c.scts) < maxCacheEntries {
-			c.scts[key] = struct{}{}
-		}
-		c.mu.Unlock()
+	c.mu.Lock()
+	if len(c.scts) < maxCacheEntries {
+		c.scts[key] = struct{}{}
 	}
+	c.mu.Unlock()
 	return nil
 }
 
@@ -228,4 +246,44 @@ func sctKey(chains [][]*x509.Certificate) string {
 		put(chain[1].Raw)
 	}
 	return b.String()
+}
+
+// keyLocks serialise, per key, the work of filling a cache entry: the goroutines that
+// missed the same entry together (a signing run's first wave of bundles, all with the
+// run's one leaf and TSA chain; the entries of one Rekor v2 checkpoint) verify it one
+// at a time, and each after the first finds what the first stored instead of
+// verifying the same bytes again. A failure stores nothing, so the next one verifies
+// for itself, as before.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock takes key's lock; the returned func releases it.
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{}
+		k.m[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
 }

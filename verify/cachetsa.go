@@ -57,19 +57,39 @@ func (a *cachedTSA) verify(parsed *timestamp.Timestamp, signedTimestamp, signatu
 	if hit {
 		return &root.Timestamp{Time: done.Time, URI: done.URI}, nil
 	}
-	t, ok := a.fromCache(parsed, signedTimestamp, signatureBytes)
-	if !ok {
-		var err error
-		if t, err = a.tsa.Verify(signedTimestamp, signatureBytes); err != nil {
-			return nil, err
-		}
-		a.remember(signedTimestamp)
+	t, err := a.verifyToken(parsed, signedTimestamp, signatureBytes)
+	if err != nil {
+		return nil, err
 	}
 	a.c.mu.Lock()
 	if len(a.c.tsaVerified) < maxCacheEntries {
 		a.c.tsaVerified[key] = *t
 	}
 	a.c.mu.Unlock()
+	return t, nil
+}
+
+// verifyToken answers from the cached chains when it can, else verifies with
+// sigstore-go and keeps the chains; the tokens that miss the same chains together
+// (a signing run's first wave) wait for the first of them instead of each verifying
+// the chain.
+func (a *cachedTSA) verifyToken(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, error) {
+	tok, ok := a.parse(parsed, signedTimestamp)
+	if !ok {
+		return a.tsa.Verify(signedTimestamp, signatureBytes)
+	}
+	if t, ok := a.fromCache(tok, signatureBytes); ok {
+		return t, nil
+	}
+	defer a.c.locks.lock("tsa\n" + tok.key)()
+	if t, ok := a.fromCache(tok, signatureBytes); ok {
+		return t, nil
+	}
+	t, err := a.tsa.Verify(signedTimestamp, signatureBytes)
+	if err != nil {
+		return nil, err
+	}
+	a.remember(tok)
 	return t, nil
 }
 
@@ -141,11 +161,7 @@ func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (
 	return &token{ts: ts, signer: signer, certs: p7.Certificates, key: b.String()}, true
 }
 
-func (a *cachedTSA) fromCache(parsed *timestamp.Timestamp, signedTimestamp, signatureBytes []byte) (*root.Timestamp, bool) {
-	tok, ok := a.parse(parsed, signedTimestamp)
-	if !ok {
-		return nil, false
-	}
+func (a *cachedTSA) fromCache(tok *token, signatureBytes []byte) (*root.Timestamp, bool) {
 	a.c.mu.Lock()
 	chains, hit := a.c.tsaChains[tok.key]
 	a.c.mu.Unlock()
@@ -168,11 +184,7 @@ func (a *cachedTSA) fromCache(parsed *timestamp.Timestamp, signedTimestamp, sign
 // remember keeps the chains of a token sigstore-go has just accepted, built as
 // verifyTSRWithChain builds them (the TSA's root, its intermediates and the token's
 // certificates, timestamping usage, at the token's time).
-func (a *cachedTSA) remember(signedTimestamp []byte) {
-	tok, ok := a.parse(nil, signedTimestamp)
-	if !ok {
-		return
-	}
+func (a *cachedTSA) remember(tok *token) {
 	roots := x509.NewCertPool()
 	roots.AddCert(a.tsa.Root)
 	inter := x509.NewCertPool()

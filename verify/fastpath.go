@@ -2,10 +2,11 @@ package verify
 
 // The acceptance fast path: the common shape of a release bundle (v0.3, a message
 // signature, one Fulcio leaf, one Rekor v1 hashedrekord v0.0.1 entry with both an
-// inclusion proof and a SET, RFC 3161 timestamps or none) verified without sigstore-go's
-// generic machinery. It can only ACCEPT: any check that does not pass, any field it
-// does not understand, any other shape returns false and sigstore-go (verifyParsed)
-// decides, so every refusal, its reason and its message stay what they are.
+// inclusion proof and a SET, RFC 3161 timestamps or none; or one Rekor v2 hashedrekord
+// v0.0.2 entry and at least one timestamp, fastpath_v2.go) verified without
+// sigstore-go's generic machinery. It can only ACCEPT: any check that does not pass,
+// any field it does not understand, any other shape returns false and sigstore-go
+// (verifyParsed) decides, so every refusal, its reason and its message stay what they are.
 //
 // What sigstore-go v1.3.0 checks for this shape (Verifier.Verify with
 // WithTransparencyLog(1), WithObserverTimestamps(1), WithSignedCertificateTimestamps(1),
@@ -69,6 +70,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekortilespb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"github.com/sigstore/rekor/pkg/util"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -81,10 +84,13 @@ import (
 // fastPath is what a Verifier needs for fastAccept, built once in New.
 type fastPath struct {
 	identities sgverify.CertificateIdentities
-	logs       map[string]*fastLog // hex log ID -> the root's Rekor v1 log
+	logs       map[string]*fastLog   // hex log ID -> the root's log, for Rekor v1 entries
+	logsV2     map[string]*fastLogV2 // the same for Rekor v2 entries (fastpath_v2.go)
 
-	mu     sync.Mutex
-	leaves map[string]*fastLeaf // leaf DER -> its parse and summary
+	mu          sync.Mutex
+	leaves      map[string]*fastLeaf          // leaf DER -> its parse and summary
+	checkpoints map[string]verifiedCheckpoint // log ID, checkpoint text -> verified
+	locks       keyLocks                      // one fill of an entry at a time
 }
 
 type fastLog struct {
@@ -99,6 +105,7 @@ type fastLeaf struct {
 	key     *ecdsa.PublicKey
 	summary certificate.Summary
 	pem     []byte
+	v2      *rekortilespb.Verifier // the leaf as a Rekor v2 entry names it
 }
 
 // newFastPath returns the fast path for v, or nil when v's configuration is not the
@@ -110,8 +117,12 @@ func newFastPath(v *Verifier, id *sgverify.CertificateIdentity) *fastPath {
 		(p.PredicateType != "" && p.PredicateType != AnyPredicateType) {
 		return nil
 	}
-	f := &fastPath{identities: sgverify.CertificateIdentities{*id}, logs: map[string]*fastLog{}, leaves: map[string]*fastLeaf{}}
+	f := &fastPath{identities: sgverify.CertificateIdentities{*id}, logs: map[string]*fastLog{}, logsV2: map[string]*fastLogV2{},
+		leaves: map[string]*fastLeaf{}, checkpoints: map[string]verifiedCheckpoint{}}
 	for id, tl := range v.sg.cache.tm.RekorLogs() {
+		if v2 := newFastLogV2(tl); v2 != nil {
+			f.logsV2[id] = v2
+		}
 		key, ok := tl.PublicKey.(*ecdsa.PublicKey)
 		if !ok {
 			continue
@@ -136,13 +147,15 @@ type fastBundle struct {
 		TlogEntries               []fastEntry     `json:"tlogEntries"`
 		TimestampVerificationData *fastTimestamps `json:"timestampVerificationData"`
 	} `json:"verificationMaterial"`
-	MessageSignature *struct {
-		MessageDigest struct {
-			Algorithm string `json:"algorithm"`
-			Digest    []byte `json:"digest"`
-		} `json:"messageDigest"`
-		Signature []byte `json:"signature"`
-	} `json:"messageSignature"`
+	MessageSignature *fastMessage `json:"messageSignature"`
+}
+
+type fastMessage struct {
+	MessageDigest struct {
+		Algorithm string `json:"algorithm"`
+		Digest    []byte `json:"digest"`
+	} `json:"messageDigest"`
+	Signature []byte `json:"signature"`
 }
 
 type fastTimestamps struct {
@@ -214,78 +227,28 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 		return false
 	}
 	e := &vm.TlogEntries[0]
-	// F3: a Rekor v1 hashedrekord v0.0.1 entry with a proof and a promise.
-	if e.KindVersion.Kind != "hashedrekord" || e.KindVersion.Version != "0.0.1" || len(e.LogID.KeyID) == 0 ||
-		len(e.InclusionPromise.SignedEntryTimestamp) == 0 || len(e.InclusionProof.RootHash) == 0 || e.InclusionProof.Checkpoint.Envelope == "" {
-		return false
-	}
-	logIndex, ok1 := parseSafeInt(e.LogIndex, 0)
-	integrated, ok2 := parseSafeInt(e.IntegratedTime, 1)
-	proofIndex, ok3 := parseSafeInt(e.InclusionProof.LogIndex, 0)
-	treeSize, ok4 := parseSafeInt(e.InclusionProof.TreeSize, 1)
-	// The SET signs the entry's (global) index, the proof is at the index in its shard's
-	// tree (sigstore-go uses each where it belongs): they differ on a sharded log.
-	if !ok1 || !ok2 || !ok3 || !ok4 || proofIndex >= treeSize {
-		return false
-	}
 	// F4: the leaf, parsed and summarised once per DER; no unhandled critical extension.
 	leaf := f.leaf(vm.Certificate.RawBytes)
 	if leaf == nil {
 		return false
 	}
-	// F5: the body is exactly the hashedrekord Rekor writes for this bundle's digest,
-	// signature and certificate (json.Marshal of its model: data, then signature). So
-	// the body's signature is the bundle's, its key is the bundle's certificate (same
-	// DER, as CompareKey wants), its digest is the bundle's with algorithm sha256
-	// (SHA2_256 on the bundle's side), and the schema validation of the entry holds.
-	if !bytes.Equal(e.CanonicalizedBody, hashedRekordBody(ms.MessageDigest.Digest, ms.Signature, leaf.pem)) {
-		return false
+	// F3, F5-F9 (Rekor v1) or V1-V5 (Rekor v2, fastpath_v2.go): the entry; then F15:
+	// every RFC 3161 token verified, each from another TSA, as many as the policy
+	// wants. A v1 entry's SET gives the integrated time, the first verified time; a v2
+	// entry gives none, so a token must.
+	var times []time.Time
+	var ok bool
+	switch {
+	case e.KindVersion.Kind == "hashedrekord" && e.KindVersion.Version == "0.0.1":
+		at, ok1 := f.entryV1(e, ms, leaf)
+		times, ok = verifiedTimes(v.sg.cache.tsas, vm.TimestampVerificationData, ms.Signature, &at)
+		ok = ok1 && ok && len(times)-1 >= v.policy.MinTimestamps
+	case e.KindVersion.Kind == "hashedrekord" && e.KindVersion.Version == "0.0.2":
+		ok1 := f.entryV2(e, ms, leaf)
+		times, ok = verifiedTimes(v.sg.cache.tsas, vm.TimestampVerificationData, ms.Signature, nil)
+		ok = ok1 && ok && len(times) >= 1 && len(times) >= v.policy.MinTimestamps
 	}
-	// F6: a log the trusted root lists, with an ECDSA key.
-	logID := hex.EncodeToString(e.LogID.KeyID)
-	lg := f.logs[logID]
-	if lg == nil {
-		return false
-	}
-	// F7: SET (tlog.VerifySET): the log key valid at the integrated time, then its
-	// signature over the canonical payload.
-	at := time.Unix(integrated, 0)
-	if lg.tl.ValidityPeriodStart.IsZero() || lg.tl.ValidityPeriodStart.After(at) ||
-		(!lg.tl.ValidityPeriodEnd.IsZero() && lg.tl.ValidityPeriodEnd.Before(at)) {
-		return false
-	}
-	set := sha256.Sum256(setPayload(e.CanonicalizedBody, integrated, logID, logIndex))
-	if !ecdsa.VerifyASN1(lg.key, set[:], e.InclusionPromise.SignedEntryTimestamp) {
-		return false
-	}
-	// F8: RFC 6962 inclusion of the body at logIndex in the tree of treeSize. Every
-	// node is a SHA-256 (a null list element, nil to encoding/json, is refused by
-	// protojson: refused here too).
-	if len(e.InclusionProof.RootHash) != sha256.Size {
-		return false
-	}
-	for _, h := range e.InclusionProof.Hashes {
-		if len(h) != sha256.Size {
-			return false
-		}
-	}
-	cp := e.InclusionProof.Checkpoint.Envelope
-	if lines := strings.Split(cp, "\n"); len(lines) < 4 || !v1STH.MatchString(lines[0]) {
-		return false
-	}
-	if proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(proofIndex), uint64(treeSize),
-		rfc6962.DefaultHasher.HashLeaf(e.CanonicalizedBody), e.InclusionProof.Hashes, e.InclusionProof.RootHash) != nil {
-		return false
-	}
-	// F9: the checkpoint signed by the log's key, committing to that root hash.
-	var sth util.SignedCheckpoint
-	if sth.UnmarshalText([]byte(cp)) != nil || !sth.Verify(lg.cp) || !bytes.Equal(sth.Hash, e.InclusionProof.RootHash) {
-		return false
-	}
-	// F15: every RFC 3161 token verified, each from another TSA, as many as the
-	// policy wants; their times join the integrated time.
-	times, ok := verifiedTimes(v.sg.cache.tsas, vm.TimestampVerificationData, ms.Signature, at)
-	if !ok || len(times)-1 < v.policy.MinTimestamps {
+	if !ok {
 		return false
 	}
 	// F10, F11: at every verified time, the leaf valid and its chain to one of the
@@ -294,7 +257,7 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	// path runs, once per time as sigstore-go calls it.
 	st := &bundleState{requireSCT: v.sg.requireSCT}
 	ca := (*bundleCA)(&bundleTrust{TrustedRoot: v.sg.cache.tm, c: v.sg.cache, st: st})
-	signedAt := at
+	signedAt := times[0]
 	for _, t := range times {
 		if leaf.cert.NotAfter.Before(t) || leaf.cert.NotBefore.After(t) {
 			return false
@@ -335,10 +298,14 @@ const maxFastTimestamps = 4
 
 // verifiedTimes verifies the RFC 3161 tokens of tvd over the bundle's signature sig
 // (VerifySignedTimestamp: the first of tsas that verifies a token gives its time) and
-// returns the integrated time at followed by each token's time; false when a token
-// does not verify, two come from one TSA, or the list is empty or long.
-func verifiedTimes(tsas []root.TimestampingAuthority, tvd *fastTimestamps, sig []byte, at time.Time) ([]time.Time, bool) {
-	times := []time.Time{at}
+// returns the integrated time *at (when the entry gives one) followed by each token's
+// time; false when a token does not verify, two come from one TSA, or the list is
+// present but empty or long.
+func verifiedTimes(tsas []root.TimestampingAuthority, tvd *fastTimestamps, sig []byte, at *time.Time) ([]time.Time, bool) {
+	var times []time.Time
+	if at != nil {
+		times = append(times, *at)
+	}
 	if tvd == nil {
 		return times, true
 	}
@@ -375,13 +342,20 @@ func (v *Verifier) FastAccepts(digest, data []byte) bool {
 // leaf returns der parsed, or nil when it does not parse, is not P-256, has an
 // unhandled critical extension or does not summarise.
 func (f *fastPath) leaf(der []byte) *fastLeaf {
-	f.mu.Lock()
-	l, ok := f.leaves[string(der)]
-	f.mu.Unlock()
-	if ok {
+	lookup := func() (*fastLeaf, bool) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		l, ok := f.leaves[string(der)]
+		return l, ok
+	}
+	if l, ok := lookup(); ok {
 		return l
 	}
-	l = parseLeaf(der)
+	defer f.locks.lock(string(der))()
+	if l, ok := lookup(); ok {
+		return l
+	}
+	l := parseLeaf(der)
 	f.mu.Lock()
 	if len(f.leaves) < maxCacheEntries {
 		f.leaves[string(der)] = l
@@ -404,7 +378,9 @@ func parseLeaf(der []byte) *fastLeaf {
 		return nil
 	}
 	return &fastLeaf{cert: cert, key: key, summary: summary,
-		pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+		pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		v2: &rekortilespb.Verifier{KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+			Verifier: &rekortilespb.Verifier_X509Certificate{X509Certificate: &protocommon.X509Certificate{RawBytes: der}}}}
 }
 
 func parseSafeInt(s string, min int64) (int64, bool) {
@@ -619,4 +595,80 @@ func (s *keyScan) str(key bool) ([]byte, bool) {
 		s.i++
 	}
 	return nil, false
+}
+
+// entryV1 checks a Rekor v1 entry (F3, F5-F9) for the bundle's message signature ms
+// and leaf, and returns its verified integrated time.
+func (f *fastPath) entryV1(e *fastEntry, ms *fastMessage, leaf *fastLeaf) (time.Time, bool) {
+	// F3: a Rekor v1 hashedrekord v0.0.1 entry with a proof and a promise.
+	if len(e.LogID.KeyID) == 0 || len(e.InclusionPromise.SignedEntryTimestamp) == 0 ||
+		len(e.InclusionProof.RootHash) == 0 || e.InclusionProof.Checkpoint.Envelope == "" {
+		return time.Time{}, false
+	}
+	logIndex, ok1 := parseSafeInt(e.LogIndex, 0)
+	integrated, ok2 := parseSafeInt(e.IntegratedTime, 1)
+	proofIndex, ok3 := parseSafeInt(e.InclusionProof.LogIndex, 0)
+	treeSize, ok4 := parseSafeInt(e.InclusionProof.TreeSize, 1)
+	// The SET signs the entry's (global) index, the proof is at the index in its shard's
+	// tree (sigstore-go uses each where it belongs): they differ on a sharded log.
+	if !ok1 || !ok2 || !ok3 || !ok4 || proofIndex >= treeSize {
+		return time.Time{}, false
+	}
+	// F5: the body is exactly the hashedrekord Rekor writes for this bundle's digest,
+	// signature and certificate (json.Marshal of its model: data, then signature). So
+	// the body's signature is the bundle's, its key is the bundle's certificate (same
+	// DER, as CompareKey wants), its digest is the bundle's with algorithm sha256
+	// (SHA2_256 on the bundle's side), and the schema validation of the entry holds.
+	if !bytes.Equal(e.CanonicalizedBody, hashedRekordBody(ms.MessageDigest.Digest, ms.Signature, leaf.pem)) {
+		return time.Time{}, false
+	}
+	// F6: a log the trusted root lists, with an ECDSA key.
+	logID := hex.EncodeToString(e.LogID.KeyID)
+	lg := f.logs[logID]
+	if lg == nil {
+		return time.Time{}, false
+	}
+	// F7: SET (tlog.VerifySET): the log key valid at the integrated time, then its
+	// signature over the canonical payload.
+	at := time.Unix(integrated, 0)
+	if lg.tl.ValidityPeriodStart.IsZero() || lg.tl.ValidityPeriodStart.After(at) ||
+		(!lg.tl.ValidityPeriodEnd.IsZero() && lg.tl.ValidityPeriodEnd.Before(at)) {
+		return time.Time{}, false
+	}
+	set := sha256.Sum256(setPayload(e.CanonicalizedBody, integrated, logID, logIndex))
+	if !ecdsa.VerifyASN1(lg.key, set[:], e.InclusionPromise.SignedEntryTimestamp) {
+		return time.Time{}, false
+	}
+	// F8: RFC 6962 inclusion of the body at logIndex in the tree of treeSize.
+	if !proofHashes(e) {
+		return time.Time{}, false
+	}
+	cp := e.InclusionProof.Checkpoint.Envelope
+	if lines := strings.Split(cp, "\n"); len(lines) < 4 || !v1STH.MatchString(lines[0]) {
+		return time.Time{}, false
+	}
+	if proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(proofIndex), uint64(treeSize),
+		rfc6962.DefaultHasher.HashLeaf(e.CanonicalizedBody), e.InclusionProof.Hashes, e.InclusionProof.RootHash) != nil {
+		return time.Time{}, false
+	}
+	// F9: the checkpoint signed by the log's key, committing to that root hash.
+	var sth util.SignedCheckpoint
+	if sth.UnmarshalText([]byte(cp)) != nil || !sth.Verify(lg.cp) || !bytes.Equal(sth.Hash, e.InclusionProof.RootHash) {
+		return time.Time{}, false
+	}
+	return at, true
+}
+
+// proofHashes: every node of the proof, and its root hash, is a SHA-256 (a null list
+// element, nil to encoding/json, is refused by protojson: refused here too).
+func proofHashes(e *fastEntry) bool {
+	if len(e.InclusionProof.RootHash) != sha256.Size {
+		return false
+	}
+	for _, h := range e.InclusionProof.Hashes {
+		if len(h) != sha256.Size {
+			return false
+		}
+	}
+	return true
 }

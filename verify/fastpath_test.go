@@ -457,13 +457,14 @@ func conformanceCases(t testing.TB, each func(name string, fp fastPair, digest, 
 }
 
 // TestFastPathConformance: over every conformance case, accepted only with the slow
-// path's result; the Rekor v1 v0.3 happy paths are handled.
+// path's result; the v0.3 happy paths on Rekor v1 and v2 are handled.
 func TestFastPathConformance(t *testing.T) {
 	handled := map[string]bool{}
 	conformanceCases(t, func(name string, fp fastPair, digest, data []byte) {
 		handled[name] = fp.differential(t, name, digest, data)
 	})
-	for _, n := range []string{"happy-path-v0.3", "happy-path-v0.3-new-mediaType"} {
+	for _, n := range []string{"happy-path-v0.3", "happy-path-v0.3-new-mediaType", "rekor2-happy-path",
+		"rekor2-timestamp-with-embedded-cert", "rekor2-checkpoint-cosigned"} {
 		if !handled[n] {
 			t.Errorf("%s: not handled by the fast path", n)
 		}

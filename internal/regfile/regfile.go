@@ -33,20 +33,26 @@ var ErrTooLarge = errors.New("file too large")
 // Open opens path for reading when it is a regular file. O_NONBLOCK keeps the open of a
 // FIFO from waiting for a writer; it changes nothing for reads of a regular file.
 func Open(path string) (*os.File, error) {
+	f, _, err := open(path)
+	return f, err
+}
+
+// open is Open, with what the opened file's fstat said.
+func open(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, Kind(st.Mode()))}
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, Kind(st.Mode()))}
 	}
-	return f, nil
+	return f, st, nil
 }
 
 // ReadFile reads the regular file at path whole, refusing one longer than max bytes.
@@ -115,23 +121,36 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// HashBufferSize is the read size of SHA256: fewer read calls than io.Copy's 32 KiB.
+// HashBufferSize is the read size of SHA256 for a large file: fewer read calls than
+// io.Copy's 32 KiB. A file smaller than that is read with a buffer of
+// smallHashBufferSize: a signing run hashes up to --parallel files at once, and a 1 MiB
+// buffer for each small one grew the heap by tens of MiB of fresh pages (page faults)
+// and set off collections that emptied the pool.
 const HashBufferSize = 1 << 20
 
-var hashBufs = sync.Pool{New: func() any { b := make([]byte, HashBufferSize); return &b }}
+const smallHashBufferSize = 64 << 10
+
+var (
+	hashBufs      = sync.Pool{New: func() any { b := make([]byte, HashBufferSize); return &b }}
+	smallHashBufs = sync.Pool{New: func() any { b := make([]byte, smallHashBufferSize); return &b }}
+)
 
 // SHA256 streams the regular file at path through SHA-256 with a pooled buffer, so
 // memory does not grow with its size; a FIFO, a device or a socket is refused when
 // opened, without blocking, and the read stops when ctx ends. It is cachet's one file
 // hasher (sign, verify, attest).
 func SHA256(ctx context.Context, path string) ([]byte, error) {
-	f, err := Open(path)
+	f, st, err := open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	bp := hashBufs.Get().(*[]byte)
-	defer hashBufs.Put(bp)
+	pool := &hashBufs
+	if st.Size() < HashBufferSize {
+		pool = &smallHashBufs // a file that grows meanwhile is still read whole, in more reads
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	h := sha256.New()
 	if _, err := io.CopyBuffer(h, Reader(ctx, f), *bp); err != nil {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
