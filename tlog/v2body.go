@@ -36,15 +36,31 @@ func v2VerifierJSON(v *rekortilespb.Verifier) (string, bool) {
 // is not a key this builds for (a certificate or a public key whose algorithm
 // pre-hashes with SHA-256).
 func V2Body(digest, sig []byte, v *rekortilespb.Verifier) ([]byte, bool) {
-	vj, ok := v2VerifierJSON(v)
+	k, ok := NewV2Key(v)
 	if !ok {
 		return nil, false
 	}
-	if ad, err := signature.GetAlgorithmDetails(v.GetKeyDetails()); err != nil || ad.GetProtoHashType() != protocommon.HashAlgorithm_SHA2_256 {
-		return nil, false
-	}
-	return v2Body(digest, sig, vj), true
+	return k.Body(digest, sig), true
 }
+
+// V2Key is a key as V2Body names it in an entry, made once for the entries of a run
+// (one certificate, one key).
+type V2Key struct{ json string }
+
+// NewV2Key is v ready for V2Key.Body; ok as for V2Body.
+func NewV2Key(v *rekortilespb.Verifier) (V2Key, bool) {
+	vj, ok := v2VerifierJSON(v)
+	if !ok {
+		return V2Key{}, false
+	}
+	if ad, err := signature.GetAlgorithmDetails(v.GetKeyDetails()); err != nil || ad.GetProtoHashType() != protocommon.HashAlgorithm_SHA2_256 {
+		return V2Key{}, false
+	}
+	return V2Key{vj}, true
+}
+
+// Body is V2Body for the key k names.
+func (k V2Key) Body(digest, sig []byte) []byte { return v2Body(digest, sig, k.json) }
 
 func v2Body(digest, sig []byte, verifierJSON string) []byte {
 	enc := base64.StdEncoding

@@ -1,11 +1,16 @@
 package verify
 
 import (
+	encasn1 "encoding/asn1"
+	"math/big"
+
 	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
@@ -140,11 +145,17 @@ func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (
 	default:
 		return nil, false
 	}
-	p7, err := pkcs7.Parse(ts.RawToken)
-	if err != nil || len(p7.Certificates) == 0 {
+	signer, certs := onlySigner(parsed, ts)
+	if signer == nil {
+		p7, err := pkcs7.Parse(ts.RawToken)
+		if err != nil {
+			return nil, false
+		}
+		signer, certs = p7.GetOnlySigner(), p7.Certificates
+	}
+	if len(certs) == 0 {
 		return nil, false
 	}
-	signer := p7.GetOnlySigner()
 	if signer == nil || (a.tsa.Leaf != nil && !a.tsa.Leaf.Equal(signer)) {
 		return nil, false
 	}
@@ -155,10 +166,47 @@ func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (
 	}
 	b.Write(binary.BigEndian.AppendUint64(nil, uint64(a.idx)))
 	put(signer.Raw)
-	for _, c := range p7.Certificates {
+	for _, c := range certs {
 		put(c.Raw)
 	}
-	return &token{ts: ts, signer: signer, certs: p7.Certificates, key: b.String()}, true
+	return &token{ts: ts, signer: signer, certs: certs, key: b.String()}, true
+}
+
+// onlySigner is what pkcs7.Parse(ts.RawToken).GetOnlySigner() and its Certificates
+// give, for a token the caller parsed with timestamp.ParseResponse (parsed == ts):
+// that parse was pkcs7.Parse of the same bytes, so its Certificates are those, and the
+// signer is read here from the token's one SignerInfo (issuer and serial number, as
+// pkcs7 matches them) instead of parsing the whole token, certificates included, a
+// second time. nil, nil when the token is not the plain DER shape this reads (then
+// the caller parses it as before) or has another number of signers.
+func onlySigner(parsed, ts *timestamp.Timestamp) (*x509.Certificate, []*x509.Certificate) {
+	if parsed == nil || parsed != ts {
+		return nil, nil
+	}
+	s := cryptobyte.String(ts.RawToken)
+	var ci, content, sd, infos, info, sid, issuer cryptobyte.String
+	var oid encasn1.ObjectIdentifier
+	var version int64
+	serial := new(big.Int)
+	if !s.ReadASN1(&ci, cbasn1.SEQUENCE) || !s.Empty() ||
+		!ci.ReadASN1ObjectIdentifier(&oid) || !oid.Equal(pkcs7.OIDSignedData) ||
+		!ci.ReadASN1(&content, cbasn1.Tag(0).Constructed().ContextSpecific()) || !ci.Empty() ||
+		!content.ReadASN1(&sd, cbasn1.SEQUENCE) || !content.Empty() ||
+		!sd.ReadASN1Integer(&version) || !sd.SkipASN1(cbasn1.SET) || !sd.SkipASN1(cbasn1.SEQUENCE) ||
+		!sd.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!sd.SkipOptionalASN1(cbasn1.Tag(1).Constructed().ContextSpecific()) ||
+		!sd.ReadASN1(&infos, cbasn1.SET) || !sd.Empty() ||
+		!infos.ReadASN1(&info, cbasn1.SEQUENCE) || !infos.Empty() || // exactly one signer
+		!info.ReadASN1Integer(&version) || !info.ReadASN1(&sid, cbasn1.SEQUENCE) ||
+		!sid.ReadASN1Element(&issuer, cbasn1.SEQUENCE) || !sid.ReadASN1Integer(serial) || !sid.Empty() {
+		return nil, nil
+	}
+	for _, c := range ts.Certificates {
+		if c.SerialNumber.Cmp(serial) == 0 && bytes.Equal(c.RawIssuer, issuer) {
+			return c, ts.Certificates
+		}
+	}
+	return nil, nil
 }
 
 func (a *cachedTSA) fromCache(tok *token, signatureBytes []byte) (*root.Timestamp, bool) {

@@ -70,6 +70,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cachet-sign/cachet/tlog"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekortilespb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"github.com/sigstore/rekor/pkg/util"
@@ -105,7 +106,8 @@ type fastLeaf struct {
 	key     *ecdsa.PublicKey
 	summary certificate.Summary
 	pem     []byte
-	v2      *rekortilespb.Verifier // the leaf as a Rekor v2 entry names it
+	v2      tlog.V2Key // the leaf as a Rekor v2 entry names it
+	v2ok    bool
 }
 
 // newFastPath returns the fast path for v, or nil when v's configuration is not the
@@ -377,10 +379,10 @@ func parseLeaf(der []byte) *fastLeaf {
 	if err != nil {
 		return nil
 	}
-	return &fastLeaf{cert: cert, key: key, summary: summary,
-		pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		v2: &rekortilespb.Verifier{KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
-			Verifier: &rekortilespb.Verifier_X509Certificate{X509Certificate: &protocommon.X509Certificate{RawBytes: der}}}}
+	l := &fastLeaf{cert: cert, key: key, summary: summary, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	l.v2, l.v2ok = tlog.NewV2Key(&rekortilespb.Verifier{KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+		Verifier: &rekortilespb.Verifier_X509Certificate{X509Certificate: &protocommon.X509Certificate{RawBytes: der}}})
+	return l
 }
 
 func parseSafeInt(s string, min int64) (int64, bool) {

@@ -24,7 +24,6 @@ package verify
 import (
 	"bytes"
 	"encoding/hex"
-	"github.com/cachet-sign/cachet/tlog"
 	"net/url"
 	"strings"
 
@@ -122,8 +121,11 @@ func (f *fastPath) entryV2(e *fastEntry, ms *fastMessage, leaf *fastLeaf) bool {
 	// signature and certificate; so it parses as a v0.0.2 hashedrekord whose
 	// signature, verifier and data are set and valid, and its leaf hash is the entry
 	// hash sigstore-go reconstructs.
-	body, ok := tlog.V2Body(ms.MessageDigest.Digest, ms.Signature, leaf.v2)
-	if !ok || !bytes.Equal(e.CanonicalizedBody, body) {
+	if !leaf.v2ok {
+		return false
+	}
+	body := leaf.v2.Body(ms.MessageDigest.Digest, ms.Signature)
+	if !bytes.Equal(e.CanonicalizedBody, body) {
 		return false
 	}
 	// V3: a log the trusted root lists, with a v2 verifier.
