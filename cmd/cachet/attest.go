@@ -10,7 +10,6 @@ import (
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
-	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
 )
@@ -137,32 +136,19 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 
 	// 2. Identity and signer: a Fulcio certificate (keyless), or a key gated by the
 	// signing policy (key mode); either way the job's verified token names the run.
-	var p *sign.Pipeline
-	var claims *keyless.Claims
-	var id *keyless.Identity
-	var keyID string
-	if f.key != "" {
-		kp, err := keyPipeline(ctx, e, &f.signFlags, tr, al)
-		if err != nil {
-			return err
-		}
-		defer kp.Key.Close()
-		p, claims, keyID = kp.Pipeline, kp.Claims, kp.Key.ID
-	} else {
-		kl, err := keylessRun(ctx, e, &f.signFlags, tr, al)
-		if err != nil {
-			return err
-		}
-		p, claims, id = kl.Pipeline, kl.Claims, kl.Identity
+	sg, err := newSigner(ctx, e, &f.signFlags, tr, al)
+	if err != nil {
+		return err
 	}
+	defer sg.Close()
 
 	// 3-4. The statement; sign, log, timestamp, verify; write (or push, then write).
 	st := sign.Statement{Subjects: subjects, PredicateType: predType, Predicate: predicate,
-		Claims: claims, ServerURL: f.serverURL, Bundle: bundlePath}
+		Claims: sg.Claims, ServerURL: f.serverURL, Bundle: bundlePath}
 	if f.push {
 		st.Registry, st.Image = reg, img
 	}
-	r, err := p.AttestStatement(ctx, st)
+	r, err := sg.Pipeline.AttestStatement(ctx, st)
 	if err != nil {
 		return err // a refusal stays sign.ErrRefused
 	}
@@ -184,14 +170,12 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 5. Outputs.
-	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID,
-		Check: report.Check{Bundle: bundlePath, Artifact: firstOr(paths), PredicateType: predType}}
-	if id == nil {
-		out.KeyID, out.Tenant = keyID, f.tenant
-		out.Check.Key, out.Check.TrustedRoot, out.Check.TLog = true, f.trustedRoot, f.tlogUpload
+	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID, Check: f.check(sg)}
+	out.Check.Bundle, out.Check.Artifact, out.Check.PredicateType = bundlePath, firstOr(paths), predType
+	if sg.Key != nil {
+		out.KeyID, out.Tenant = sg.Key.ID, f.tenant
 	} else {
-		out.Identity, out.Issuer = id.SAN, id.Issuer
-		out.Check.Identity, out.Check.Issuer = id.SAN, id.Issuer
+		out.Identity, out.Issuer = sg.Identity.SAN, sg.Identity.Issuer
 		if f.push {
 			out.Check.Image = img.Digest.String()
 		}

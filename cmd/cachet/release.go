@@ -100,10 +100,11 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer closeAudit()
-	p, id, err := keylessPipeline(ctx, e, &f, tr, al)
+	sg, err := newSigner(ctx, e, &f, tr, al) // keyless: release has no key mode
 	if err != nil {
 		return err
 	}
+	p, id := sg.Pipeline, sg.Identity
 
 	// 3-5. Download, keep what verifies, sign the rest in one run, upload.
 	res, err := rel.Sign(ctx, c, release.Options{
