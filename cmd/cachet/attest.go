@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/inputs"
@@ -53,7 +52,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f.signFlags, time.Now(), e); err != nil {
+	if err := applySigningConfig(fs, &f.signFlags, e); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)

@@ -42,7 +42,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	if err := f.checkRun(); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f, time.Now(), e); err != nil {
+	if err := applySigningConfig(fs, &f, e); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

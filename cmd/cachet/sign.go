@@ -26,7 +26,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err := f.checkRun(); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f, time.Now(), e); err != nil {
+	if err := applySigningConfig(fs, &f, e); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)

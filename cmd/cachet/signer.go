@@ -32,7 +32,7 @@ func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, 
 	}
 	s, err := sign.NewSigner(ctx, sign.SignerOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
-		Issuer: f.issuer, Services: f.svc, Trusted: tr, Audit: al,
+		Issuer: f.issuer, Services: f.setup.Services, Trusted: tr, Audit: al,
 		ServerURL: f.serverURL, IgnoreSCT: f.ignoreSCT,
 		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
 			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
@@ -73,5 +73,5 @@ func (f *signFlags) check(s *sign.Signer) report.Check {
 	if s.Identity != nil {
 		return report.Check{Identity: s.Identity.SAN, Issuer: s.Identity.Issuer}
 	}
-	return report.Check{Key: true, TrustedRoot: f.trustedRoot, TLog: f.tlogUpload}
+	return report.Check{Key: true, TrustedRoot: f.setup.TrustedRoot, TLog: f.tlogUpload}
 }
