@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
 )
-
-// maxPredicateSize bounds a predicate file: SBOMs of large images run to tens of MiB.
-const maxPredicateSize = 64 << 20
 
 type attestFlags struct {
 	signFlags
@@ -59,23 +55,15 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	defer cancel()
 
 	// 1. Inputs, all checked before anything is signed.
-	predType, err := attest.PredicateType(f.predicateType, f.allowUnknown)
+	pl := sign.AttestPlan{Name: f.subjectName, PredicateType: f.predicateType, AllowUnknownPredicate: f.allowUnknown,
+		PredicatePath: f.predicatePath, Bundle: f.bundle, Dir: e.getenv("RUNNER_TEMP")}
+	predType, predicate, err := pl.Predicate()
 	if err != nil {
-		return usagef("--predicate-type: %v (--allow-unknown-predicate accepts other URIs)", err)
+		return attestPlanHint(err, predType)
 	}
-	var predicate []byte
-	if f.predicatePath != "" {
-		if predicate, err = readPredicate(f.predicatePath); err != nil {
-			return err
-		}
-	} else if predType != attest.SLSAProvenanceV1 {
-		return usagef("--predicate-path is required for predicate type %s (only SLSA provenance is generated)", predType)
-	}
-	paths, err := expandArtifacts(append(append([]string{}, f.subjectPaths...), fs.Args()...), false, e.stderr)
-	if err != nil {
+	if pl.Paths, err = expandArtifacts(append(append([]string{}, f.subjectPaths...), fs.Args()...), false, e.stderr); err != nil {
 		return err
 	}
-	pl := sign.AttestPlan{Paths: paths, Name: f.subjectName}
 	if f.subjectChecksums != "" {
 		if pl.Checksums, err = readChecksums(f.subjectChecksums); err != nil {
 			return err
@@ -84,12 +72,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if pl.Digests, err = digestsHint(f.subjectDigests); err != nil {
 		return err
 	}
-	if len(pl.Digests) > 0 && f.subjectName == "" {
-		return usagef("--subject-digest needs --subject-name")
-	}
 	subjects, err := pl.Subjects(ctx)
 	if err != nil {
-		return attestPlanHint(err)
+		return attestPlanHint(err, predType)
 	}
 	var reg *oci.Client
 	var img *oci.Image
@@ -102,16 +87,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			fmt.Fprintf(e.stderr, "resolved %s to %s\n", f.subjectName, img.Digest)
 		}
 	}
-	if len(subjects) == 0 {
-		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")
-	}
-	dir := "."
-	if rt := e.getenv("RUNNER_TEMP"); rt != "" {
-		dir = rt
-	}
-	bundlePath, err := sign.AttestBundlePath(f.bundle, paths, subjects[0].Digest, dir)
+	bundlePath, err := pl.Check(subjects, predType, predicate) // a bad predicate stops here
 	if err != nil {
-		return attestPlanHint(err)
+		return attestPlanHint(err, predType)
 	}
 	ghAPI, err := f.github.target(e) // nil without --github-attestations
 	if err != nil {
@@ -120,12 +98,6 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	tr, err := signingTrustedRoot(e, &f.signFlags) // --trusted-root, a trust export as --signing-config, or the trust cache
 	if err != nil {
 		return err
-	}
-	if predicate != nil {
-		// Refuse a bad predicate before asking for a certificate.
-		if _, err := attest.Statement(subjects, predType, predicate); err != nil {
-			return usagef("--predicate-path %s: %v", f.predicatePath, err)
-		}
 	}
 	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
 	if err != nil {
@@ -170,7 +142,7 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 
 	// 5. Outputs.
 	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID, Check: f.check(sg)}
-	out.Check.Bundle, out.Check.Artifact, out.Check.PredicateType = bundlePath, firstOr(paths), predType
+	out.Check.Bundle, out.Check.Artifact, out.Check.PredicateType = bundlePath, firstOr(pl.Paths), predType
 	if sg.Key != nil {
 		out.KeyID, out.Tenant = sg.Key.ID, f.tenant
 	} else {
