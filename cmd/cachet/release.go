@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"path/filepath"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/gh"
 	"github.com/cachet-sign/cachet/internal/inputs"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/release"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
@@ -63,15 +63,13 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	if len(upload) > 0 {
-		var files []string
-		for _, p := range upload {
-			m, err := filepath.Glob(p)
-			if err != nil || len(m) == 0 {
-				return usagef("--upload %q matches no file", p)
-			}
-			files = append(files, m...)
+		// Globs take regular files (others are skipped, said on stderr); a file named
+		// as it is must be one (release.Assets).
+		files, err := regfile.Expand(upload, regfile.ExpandOptions{Warn: e.stderr})
+		if err != nil {
+			return usagef("--upload: %v", err)
 		}
-		_, err := release.Publish(ctx, c, tag, files)
+		_, err = release.Publish(ctx, c, tag, files)
 		var fe *release.FileError
 		switch {
 		case errors.As(err, &fe):
