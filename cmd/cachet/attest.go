@@ -99,19 +99,14 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
-	if err != nil {
-		return err
-	}
-	defer closeAudit()
 
 	// 2. Identity and signer: a Fulcio certificate (keyless), or a key gated by the
 	// signing policy (key mode); either way the job's verified token names the run.
-	sg, err := newSigner(ctx, e, &f.signFlags, tr, al)
+	sg, done, err := newSigner(ctx, e, &f.signFlags, tr)
 	if err != nil {
 		return err
 	}
-	defer sg.Close()
+	defer done()
 
 	// 3-4. The statement; sign, log, timestamp, verify; write (or push, then write).
 	st := sign.Statement{Subjects: subjects, PredicateType: predType, Predicate: predicate,

@@ -93,15 +93,11 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 2. One certificate for the run (checks the identity before any download).
-	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	sg, done, err := newSigner(ctx, e, &f, tr) // keyless: release has no key mode
 	if err != nil {
 		return err
 	}
-	defer closeAudit()
-	sg, err := newSigner(ctx, e, &f, tr, al) // keyless: release has no key mode
-	if err != nil {
-		return err
-	}
+	defer done()
 	p, id := sg.Pipeline, sg.Identity
 
 	// 3-5. Download, keep what verifies, sign the rest in one run, upload.

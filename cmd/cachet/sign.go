@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"io"
 	"net/http"
 	"time"
 
-	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/sign"
@@ -61,18 +59,13 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
-	if err != nil {
-		return err
-	}
-	defer closeAudit()
 
 	// 2-3. Token, identity, and a certificate (keyless) or the key the policy allows.
-	sg, err := newSigner(ctx, e, &f, tr, al)
+	sg, done, err := newSigner(ctx, e, &f, tr)
 	if err != nil {
 		return err
 	}
-	defer sg.Close()
+	defer done()
 
 	// 4. One pipeline, one certificate or key, every artifact, f.parallel at a time.
 	rep := runSubjects(ctx, e, sg.Pipeline, subjects, &f, sg.IsRefusal)
@@ -147,13 +140,4 @@ func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
 		return "", usagef("--identity-token: %v", tfe.Err)
 	}
 	return tok, err
-}
-
-// openAudit is audit.Open with the flag named.
-func openAudit(path string, stderr io.Writer) (*audit.Logger, func() error, error) {
-	l, closeAudit, err := audit.Open(path, stderr)
-	if err != nil {
-		return nil, nil, usagef("--audit-log: %v", err)
-	}
-	return l, closeAudit, nil
 }

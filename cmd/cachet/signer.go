@@ -18,8 +18,18 @@ import (
 // and release: keyless, a Fulcio certificate for the job's verified identity; or key
 // mode (--key), a key from an HSM (or a PEM file) with the signing policy instead of
 // Fulcio deciding who may sign (only a root-owned policy in policy.Dir; the PIN
-// masked). Refusals are audited. Errors get their flag names here.
-func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*sign.Signer, error) {
+// masked). Refusals are audited in --audit-log, which it opens; done closes the key
+// and the log. Errors get their flag names here.
+func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot) (s *sign.Signer, done func(), err error) {
+	al, closeAudit, err := audit.Open(f.auditLog, e.stderr)
+	if err != nil {
+		return nil, nil, usagef("--audit-log: %v", err)
+	}
+	defer func() {
+		if err != nil {
+			closeAudit()
+		}
+	}()
 	var events []string
 	for _, ev := range strings.Split(f.allowedEvents, ",") {
 		if ev = strings.TrimSpace(ev); ev != "" {
@@ -30,7 +40,7 @@ func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, 
 	if e.inActions() {
 		ko.Mask = e.action().AddMask
 	}
-	s, err := sign.NewSigner(ctx, sign.SignerOptions{
+	s, err = sign.NewSigner(ctx, sign.SignerOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
 		Issuer: f.issuer, Services: f.setup.Services, Trusted: tr, Audit: al,
 		ServerURL: f.serverURL, IgnoreSCT: f.ignoreSCT,
@@ -40,17 +50,20 @@ func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, 
 	})
 	switch {
 	case errors.Is(err, sign.ErrKeyNeedsTimestamp):
-		return nil, usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
+		return nil, nil, usagef("key mode needs --timestamp-server-url: a key bundle has no certificate, so only an RFC 3161 timestamp says when it was signed")
 	case errors.Is(err, sign.ErrNoTenant):
-		return nil, usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
+		return nil, nil, usagef("key mode needs --tenant NAME: the policy's tenant whose key signs")
 	case errors.Is(err, sign.ErrPolicy):
-		return nil, usagef("%v", err)
+		return nil, nil, usagef("%v", err)
 	case errors.Is(err, keys.ErrURI) || errors.Is(err, keys.ErrNoPKCS11) || errors.Is(err, keys.ErrPINSource):
-		return nil, usagef("--%v", err)
+		return nil, nil, usagef("--%v", err)
 	case errors.Is(err, sign.ErrKeyOpen):
-		return nil, fmt.Errorf("--%w", err)
+		return nil, nil, fmt.Errorf("--%w", err)
 	}
-	return s, tokenHint(err)
+	if err != nil {
+		return nil, nil, tokenHint(err)
+	}
+	return s, func() { s.Close(); closeAudit() }, nil
 }
 
 // tokenHint adds to a refused token (or an issuer Fulcio refuses) the flags that fix
