@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/cachet-sign/cachet/attest"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/oci"
 )
 
@@ -17,12 +19,58 @@ type AttestPlan struct {
 	Checksums []Checksum // from a sha256sum file, by name and digest
 	Digests   [][]byte   // subjects not on disk, all named Name
 	Name      string
+	// The predicate: its type, a name or URI attest.PredicateType knows (or any URI,
+	// with AllowUnknownPredicate), and its file, required unless the type is SLSA
+	// provenance, which the caller generates from the job's verified claims.
+	PredicateType         string
+	AllowUnknownPredicate bool
+	PredicatePath         string
+	// Bundle is the bundle path; when empty, AttestBundlePath's default, in Dir (""
+	// for the working directory) for a subject not on disk.
+	Bundle, Dir string
 }
 
-// Subjects hashes the files and returns the statement's subjects, refusing a path that
-// is not a regular file and a name with a control character (PlanError: What is
-// "subject", "checksums entry" or "subject name").
+// MaxPredicateSize bounds a predicate file: SBOMs of large images run to tens of MiB.
+const MaxPredicateSize = 64 << 20
+
+// Refusals of an attestation plan the caller's own words say best (flag names).
+var (
+	// ErrPredicateRequired: a predicate type other than SLSA provenance, and no file.
+	ErrPredicateRequired = errors.New("a predicate file is required: only SLSA provenance is generated")
+	// ErrDigestNeedsName: subjects by digest alone, and no name for them.
+	ErrDigestNeedsName = errors.New("subjects by digest need a name")
+	// ErrNothingToAttest: no subject at all.
+	ErrNothingToAttest = errors.New("nothing to attest")
+)
+
+// Predicate is the statement's predicate type and the predicate file's contents (nil
+// without a file: SLSA provenance, generated later). It refuses a type attest does not
+// accept (PlanError about "predicate type"), a file it cannot read (about "predicate
+// file") and a missing file (ErrPredicateRequired, with the type returned).
+func (pl AttestPlan) Predicate() (typ string, predicate []byte, err error) {
+	typ, err = attest.PredicateType(pl.PredicateType, pl.AllowUnknownPredicate)
+	switch {
+	case err != nil:
+		return "", nil, planErr("predicate type", ": %v", err)
+	case pl.PredicatePath == "" && typ != attest.SLSAProvenanceV1:
+		return typ, nil, fmt.Errorf("predicate type %s: %w", typ, ErrPredicateRequired)
+	case pl.PredicatePath == "":
+		return typ, nil, nil
+	}
+	if predicate, err = regfile.ReadFile(pl.PredicatePath, MaxPredicateSize); err != nil {
+		return "", nil, planErr("predicate file", ": %v", err)
+	}
+	return typ, predicate, nil
+}
+
+// Subjects hashes the files and returns the statement's subjects, refusing digests
+// without a name (ErrDigestNeedsName), a path that is not a regular file and a name
+// with a control character (PlanError: What is "subject", "checksums entry" or
+// "subject name").
 func (pl AttestPlan) Subjects(ctx context.Context) ([]attest.Subject, error) {
+	if len(pl.Digests) > 0 && pl.Name == "" {
+		return nil, ErrDigestNeedsName
+	}
 	var out []attest.Subject
 	for _, p := range pl.Paths {
 		st, err := os.Stat(p)
@@ -81,6 +129,25 @@ func (pl AttestPlan) ImageSubject(ctx context.Context, reg *oci.Client, digest s
 		return nil, nil, err
 	}
 	return img, []attest.Subject{{Name: name, Digest: d}}, nil
+}
+
+// Check refuses, before a certificate is asked, an attestation without subjects
+// (ErrNothingToAttest) or whose statement would not build from the predicate file
+// (PlanError about "predicate file"), and returns where its bundle goes
+// (AttestBundlePath).
+func (pl AttestPlan) Check(subjects []attest.Subject, typ string, predicate []byte) (bundle string, err error) {
+	if len(subjects) == 0 {
+		return "", ErrNothingToAttest
+	}
+	if bundle, err = AttestBundlePath(pl.Bundle, pl.Paths, subjects[0].Digest, pl.Dir); err != nil {
+		return "", err
+	}
+	if predicate != nil {
+		if _, err := attest.Statement(subjects, typ, predicate); err != nil {
+			return "", planErr("predicate file", " %s: %v", pl.PredicatePath, err)
+		}
+	}
+	return bundle, nil
 }
 
 // AttestBundlePath is where an attestation's bundle goes: given, else beside the first

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cachet-sign/cachet/tlog"
@@ -80,7 +81,7 @@ func (s *Services) Defaults() {
 
 // String is the services on one line, for the log.
 func (s *Services) String() string {
-	return fmt.Sprintf("Fulcio %s, Rekor %s (v%d), %d TSA(s) %v", s.FulcioURL, s.RekorURL, s.RekorVersion, len(s.TSAURLs), s.TSAURLs)
+	return fmt.Sprintf("Fulcio %s, Rekor %s (v%d), %d TSA(s) %s", s.FulcioURL, s.RekorURL, s.RekorVersion, len(s.TSAURLs), strings.Join(s.TSAURLs, " "))
 }
 
 // Check refuses a Rekor API version cachet does not speak, and a Rekor v2 log with no

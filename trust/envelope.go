@@ -80,6 +80,32 @@ func Export(trustedRoot, signingConfig []byte) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// ExportFileError is a file ExportFiles could not read: the trusted root, or (when
+// SigningConfig) the signing config.
+type ExportFileError struct {
+	SigningConfig bool
+	Err           error
+}
+
+func (e *ExportFileError) Error() string { return e.Err.Error() }
+func (e *ExportFileError) Unwrap() error { return e.Err }
+
+// ExportFiles is Export of the trusted root file and the signing config file
+// (signingConfig "" for none), each a regular file of at most MaxFileSize.
+func ExportFiles(trustedRoot, signingConfig string) ([]byte, error) {
+	tr, err := regfile.ReadFile(trustedRoot, MaxFileSize)
+	if err != nil {
+		return nil, &ExportFileError{Err: err}
+	}
+	var sc []byte
+	if signingConfig != "" {
+		if sc, err = regfile.ReadFile(signingConfig, MaxFileSize); err != nil {
+			return nil, &ExportFileError{SigningConfig: true, Err: err}
+		}
+	}
+	return Export(tr, sc)
+}
+
 // Parse reads a trust envelope, a plain trusted_root.json or a plain signing config.
 // An envelope's members must match their digests.
 func Parse(data []byte) (*Material, error) {

@@ -179,3 +179,48 @@ func TestReadFileRefusesSpecialFilesAndNeverQuotes(t *testing.T) {
 		t.Fatal("ReadFile(/dev/zero) still reading after 5 s")
 	}
 }
+
+// TestExportFiles: the files are read as Export's inputs; a file that cannot be read
+// is an ExportFileError saying which, and what Export refuses is not one.
+func TestExportFiles(t *testing.T) {
+	want, _ := exportVector(t)
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "signing_config.json")
+	notRoot := filepath.Join(dir, "not-root.json")
+	for p, b := range map[string][]byte{sc: stackConfig, notRoot: []byte(`{"k": "v"}`)} {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing := filepath.Join(dir, "missing.json")
+	for _, tc := range []struct {
+		name          string
+		root, config  string
+		fileErr       bool // an ExportFileError
+		signingConfig bool // about the signing config
+		err           bool
+	}{
+		{name: "both", root: vectorRoot, config: sc},
+		{name: "no trusted root", root: missing, config: sc, err: true, fileErr: true},
+		{name: "a directory as the trusted root", root: dir, err: true, fileErr: true},
+		{name: "no signing config", root: vectorRoot, config: missing, err: true, fileErr: true, signingConfig: true},
+		{name: "not a trusted root", root: notRoot, err: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ExportFiles(tc.root, tc.config)
+			if (err != nil) != tc.err {
+				t.Fatalf("ExportFiles: %v, want an error: %v", err, tc.err)
+			}
+			var fe *ExportFileError
+			if errors.As(err, &fe) != tc.fileErr || tc.fileErr && fe.SigningConfig != tc.signingConfig {
+				t.Errorf("error %v: want an ExportFileError %v about the signing config %v", err, tc.fileErr, tc.signingConfig)
+			}
+			if err == nil && !bytes.Equal(got, want) {
+				t.Errorf("envelope differs from Export's:\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+	if env, err := ExportFiles(vectorRoot, ""); err != nil || bytes.Contains(env, []byte("signingConfig")) {
+		t.Errorf("no signing config: %v, %s", err, env)
+	}
+}

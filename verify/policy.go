@@ -36,8 +36,8 @@ type Policy struct {
 	// AllowUnrecordedRunner accepts a certificate that records no runner environment
 	// (Fulcio extension 1.3.6.1.4.1.57264.1.11: certificates from before Fulcio wrote it,
 	// or from a CA that does not), as cosign verify-blob does; one that records a
-	// self-hosted runner is still refused unless AllowSelfHosted. verify-bundle sets it;
-	// a policy file cannot.
+	// self-hosted runner is still refused unless AllowSelfHosted. AsVerifyBlob sets it
+	// (verify-bundle); a policy file cannot.
 	AllowUnrecordedRunner bool `json:"-"`
 
 	// Key-based bundles: the public key (PEM) that must have signed. Excludes identity.
@@ -117,6 +117,19 @@ func anchoredAt(r *syntax.Regexp, op syntax.Op) bool {
 		return len(r.Sub) > 0
 	}
 	return false
+}
+
+// AsVerifyBlob makes p judge one artifact and bundle as cosign verify-blob does (cachet
+// verify-bundle, the conformance protocol): a DSSE bundle verifies when the artifact is
+// one of its statement's subjects, whatever the predicate type, unless p names one; and
+// a certificate that does not say where it was made (no runner environment extension)
+// is judged by identity and issuer alone, while one that says self-hosted is still
+// refused without AllowSelfHosted.
+func (p *Policy) AsVerifyBlob() {
+	if p.PredicateType == "" {
+		p.PredicateType = AnyPredicateType
+	}
+	p.AllowUnrecordedRunner = true
 }
 
 // Validate refuses policies that would accept too much.

@@ -5,18 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
-	"time"
 
-	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
-	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
 )
-
-// maxPredicateSize bounds a predicate file: SBOMs of large images run to tens of MiB.
-const maxPredicateSize = 64 << 20
 
 type attestFlags struct {
 	signFlags
@@ -54,30 +48,22 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f.signFlags, time.Now(), e); err != nil {
+	if err := applySigningConfig(fs, &f.signFlags, e); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 
 	// 1. Inputs, all checked before anything is signed.
-	predType, err := attest.PredicateType(f.predicateType, f.allowUnknown)
+	pl := sign.AttestPlan{Name: f.subjectName, PredicateType: f.predicateType, AllowUnknownPredicate: f.allowUnknown,
+		PredicatePath: f.predicatePath, Bundle: f.bundle, Dir: e.getenv("RUNNER_TEMP")}
+	predType, predicate, err := pl.Predicate()
 	if err != nil {
-		return usagef("--predicate-type: %v (--allow-unknown-predicate accepts other URIs)", err)
+		return attestPlanHint(err, predType)
 	}
-	var predicate []byte
-	if f.predicatePath != "" {
-		if predicate, err = readPredicate(f.predicatePath); err != nil {
-			return err
-		}
-	} else if predType != attest.SLSAProvenanceV1 {
-		return usagef("--predicate-path is required for predicate type %s (only SLSA provenance is generated)", predType)
-	}
-	paths, err := expandArtifacts(append(append([]string{}, f.subjectPaths...), fs.Args()...), false, e.stderr)
-	if err != nil {
+	if pl.Paths, err = expandArtifacts(append(append([]string{}, f.subjectPaths...), fs.Args()...), false, e.stderr); err != nil {
 		return err
 	}
-	pl := sign.AttestPlan{Paths: paths, Name: f.subjectName}
 	if f.subjectChecksums != "" {
 		if pl.Checksums, err = readChecksums(f.subjectChecksums); err != nil {
 			return err
@@ -86,12 +72,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if pl.Digests, err = digestsHint(f.subjectDigests); err != nil {
 		return err
 	}
-	if len(pl.Digests) > 0 && f.subjectName == "" {
-		return usagef("--subject-digest needs --subject-name")
-	}
 	subjects, err := pl.Subjects(ctx)
 	if err != nil {
-		return attestPlanHint(err)
+		return attestPlanHint(err, predType)
 	}
 	var reg *oci.Client
 	var img *oci.Image
@@ -104,16 +87,9 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 			fmt.Fprintf(e.stderr, "resolved %s to %s\n", f.subjectName, img.Digest)
 		}
 	}
-	if len(subjects) == 0 {
-		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")
-	}
-	dir := "."
-	if rt := e.getenv("RUNNER_TEMP"); rt != "" {
-		dir = rt
-	}
-	bundlePath, err := sign.AttestBundlePath(f.bundle, paths, subjects[0].Digest, dir)
+	bundlePath, err := pl.Check(subjects, predType, predicate) // a bad predicate stops here
 	if err != nil {
-		return attestPlanHint(err)
+		return attestPlanHint(err, predType)
 	}
 	ghAPI, err := f.github.target(e) // nil without --github-attestations
 	if err != nil {
@@ -123,46 +99,22 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	if predicate != nil {
-		// Refuse a bad predicate before asking for a certificate.
-		if _, err := attest.Statement(subjects, predType, predicate); err != nil {
-			return usagef("--predicate-path %s: %v", f.predicatePath, err)
-		}
-	}
-	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
-	if err != nil {
-		return err
-	}
-	defer closeAudit()
 
 	// 2. Identity and signer: a Fulcio certificate (keyless), or a key gated by the
 	// signing policy (key mode); either way the job's verified token names the run.
-	var p *sign.Pipeline
-	var claims *keyless.Claims
-	var id *keyless.Identity
-	var keyID string
-	if f.key != "" {
-		kp, err := keyPipeline(ctx, e, &f.signFlags, tr, al)
-		if err != nil {
-			return err
-		}
-		defer kp.Key.Close()
-		p, claims, keyID = kp.Pipeline, kp.Claims, kp.Key.ID
-	} else {
-		kl, err := keylessRun(ctx, e, &f.signFlags, tr, al)
-		if err != nil {
-			return err
-		}
-		p, claims, id = kl.Pipeline, kl.Claims, kl.Identity
+	sg, done, err := newSigner(ctx, e, &f.signFlags, tr)
+	if err != nil {
+		return err
 	}
+	defer done()
 
 	// 3-4. The statement; sign, log, timestamp, verify; write (or push, then write).
 	st := sign.Statement{Subjects: subjects, PredicateType: predType, Predicate: predicate,
-		Claims: claims, ServerURL: f.serverURL, Bundle: bundlePath}
+		Claims: sg.Claims, ServerURL: f.serverURL, Bundle: bundlePath}
 	if f.push {
 		st.Registry, st.Image = reg, img
 	}
-	r, err := p.AttestStatement(ctx, st)
+	r, err := sg.Pipeline.AttestStatement(ctx, st)
 	if err != nil {
 		return err // a refusal stays sign.ErrRefused
 	}
@@ -184,14 +136,12 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 5. Outputs.
-	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID,
-		Check: report.Check{Bundle: bundlePath, Artifact: firstOr(paths), PredicateType: predType}}
-	if id == nil {
-		out.KeyID, out.Tenant = keyID, f.tenant
-		out.Check.Key, out.Check.TrustedRoot, out.Check.TLog = true, f.trustedRoot, f.tlogUpload
+	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID, Check: f.check(sg)}
+	out.Check.Bundle, out.Check.Artifact, out.Check.PredicateType = bundlePath, firstOr(pl.Paths), predType
+	if sg.Key != nil {
+		out.KeyID, out.Tenant = sg.Key.ID, f.tenant
 	} else {
-		out.Identity, out.Issuer = id.SAN, id.Issuer
-		out.Check.Identity, out.Check.Issuer = id.SAN, id.Issuer
+		out.Identity, out.Issuer = sg.Identity.SAN, sg.Identity.Issuer
 		if f.push {
 			out.Check.Image = img.Digest.String()
 		}

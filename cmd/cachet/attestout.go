@@ -3,16 +3,26 @@ package main
 import (
 	"errors"
 
-	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/oci"
 	"github.com/cachet-sign/cachet/sign"
 )
 
-// attestPlanHint names the flag a sign.PlanError is about.
-func attestPlanHint(err error) error {
+// attestPlanHint names the flags a sign.AttestPlan refusal is about; predType is the
+// predicate type, when known.
+func attestPlanHint(err error, predType string) error {
 	var pe *sign.PlanError
-	if errors.As(err, &pe) {
-		flag := map[string]string{"checksums entry": "--subject-checksums entry", "subject name": "--subject-name", "bundle path": "--bundle"}[pe.What]
+	switch {
+	case errors.Is(err, sign.ErrPredicateRequired):
+		return usagef("--predicate-path is required for predicate type %s (only SLSA provenance is generated)", predType)
+	case errors.Is(err, sign.ErrDigestNeedsName):
+		return usagef("--subject-digest needs --subject-name")
+	case errors.Is(err, sign.ErrNothingToAttest):
+		return usagef("nothing to attest: give --subject-path, or --subject-name with --subject-digest")
+	case errors.As(err, &pe) && pe.What == "predicate type":
+		return usagef("--predicate-type%s (--allow-unknown-predicate accepts other URIs)", pe.Detail)
+	case errors.As(err, &pe):
+		flag := map[string]string{"checksums entry": "--subject-checksums entry", "subject name": "--subject-name",
+			"bundle path": "--bundle", "predicate file": "--predicate-path"}[pe.What]
 		if flag != "" {
 			return usagef("%s%s", flag, pe.Detail)
 		}
@@ -43,14 +53,6 @@ func digestsHint(args []string) ([][]byte, error) {
 		return nil, usagef("--subject-digest %q: %v", de.Arg, err)
 	}
 	return ds, err
-}
-
-func readPredicate(path string) ([]byte, error) {
-	b, err := regfile.ReadFile(path, maxPredicateSize)
-	if err != nil {
-		return nil, usagef("--predicate-path: %v", err)
-	}
-	return b, nil
 }
 
 // firstOr is s's first element, else "".

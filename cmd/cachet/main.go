@@ -17,11 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
-	"runtime/pprof"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/cachet-sign/cachet/internal/cli"
 	"github.com/cachet-sign/cachet/internal/interrupt"
@@ -45,6 +41,7 @@ type env struct {
 	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer
+	grace  *interrupt.Grace // what tsa serve says about its end (nil in tests: the default)
 }
 
 func (e *env) action() *githubactions.Action {
@@ -67,67 +64,21 @@ func usagef(format string, args ...any) error { return cli.Usagef(format, args..
 
 func main() {
 	ctx, stop := interrupt.Notify(context.Background())
-	e := &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
-	stopProfile := startProfile(os.Getenv("CACHET_CPU_PROFILE"))
-	setGC(os.Getenv("GOGC"))
+	e := &env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr, grace: &interrupt.Grace{}}
+	stopProfile := cli.StartCPUProfile(os.Getenv("CACHET_CPU_PROFILE"), os.Stderr)
+	cli.TuneGC(os.Getenv("GOGC"))
 	done := make(chan int, 1)
 	go func() { code := run(ctx, os.Args[1:], e); stopProfile(); done <- code }()
 	// Every long operation sees ctx (reads, network calls, waits) and returns within
 	// moments of a signal. Bundles are written to a temporary file and renamed, so
 	// even giving up leaves no partial bundle at a bundle path.
-	code, ok := interrupt.Wait(ctx, done, func() time.Duration { return interruptGrace + time.Duration(extraGrace.Load()) })
+	code, ok := interrupt.Wait(ctx, done, e.grace.Duration)
 	if !ok {
 		code = exit(ctx, errors.New("the command did not stop in time; exiting"), e)
 	}
 	stop()
 	os.Exit(code)
 }
-
-// setGC collects garbage at 4x the live heap instead of Go's 2x unless GOGC is set.
-// cachet's heap is small and short-lived (parsed bundles, certificates, JSON) and the
-// collector was 5-10% of sign's and verify's CPU. Measured in pairs (N=200, Rekor v1):
-// sign 5.7-6.0 -> 4.7-5.0 ms CPU per artifact, peak RSS 53 -> 74 MB; verify of 1000
-// bundles peaks at 51 MiB instead of 39.
-func setGC(gogc string) {
-	if gogc == "" {
-		debug.SetGCPercent(400)
-	}
-}
-
-// startProfile writes a CPU profile of the run to path (CACHET_CPU_PROFILE; the
-// benchmarks use it); the returned func ends it. Empty path: nothing.
-func startProfile(path string) func() {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err == nil {
-		err = pprof.StartCPUProfile(f)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cachet: CACHET_CPU_PROFILE:", err)
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
-}
-
-// interruptGrace is how long a command may take to wind down after SIGINT or SIGTERM
-// before the process exits anyway: a CI runner that cancels a job waits a few seconds
-// before it kills, and the user at a terminal wants the prompt back now.
-const interruptGrace = 800 * time.Millisecond
-
-// extraGrace and stopped let a command whose normal end is SIGTERM (tsa serve) wind
-// down longer than interruptGrace and exit 0 when it finished cleanly.
-var (
-	extraGrace atomic.Int64 // nanoseconds
-	stopped    atomic.Bool
-)
-
-// stopGrace gives the running command d more than interruptGrace after a signal.
-func stopGrace(d time.Duration) { extraGrace.Store(int64(d)) }
-
-// stoppedCleanly says the command ended as asked by the signal: exit 0, not 128+n.
-func stoppedCleanly() { stopped.Store(true) }
 
 // command is one entry of a command table: the top-level commands, or a command's
 // subcommands (Sub).
@@ -183,7 +134,7 @@ func run(ctx context.Context, args []string, e *env) int {
 // reported as interrupted (exit 128 + the signal's number) whatever the command
 // returned: what it did not finish is not a success.
 func exit(ctx context.Context, err error, e *env) int {
-	err, intr := interrupt.Result(ctx, err, stopped.Load())
+	err, intr := interrupt.Result(ctx, err, e.grace.Stopped())
 	if intr == nil && (err == nil || errors.Is(err, errHelpShown)) {
 		return exitOK
 	}

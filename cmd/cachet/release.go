@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"path/filepath"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/gh"
 	"github.com/cachet-sign/cachet/internal/inputs"
+	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/release"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/sign"
@@ -42,7 +42,7 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	if err := f.checkRun(); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f, time.Now(), e); err != nil {
+	if err := applySigningConfig(fs, &f, e); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -63,15 +63,13 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	if len(upload) > 0 {
-		var files []string
-		for _, p := range upload {
-			m, err := filepath.Glob(p)
-			if err != nil || len(m) == 0 {
-				return usagef("--upload %q matches no file", p)
-			}
-			files = append(files, m...)
+		// Globs take regular files (others are skipped, said on stderr); a file named
+		// as it is must be one (release.Assets).
+		files, err := regfile.Expand(upload, regfile.ExpandOptions{Warn: e.stderr})
+		if err != nil {
+			return usagef("--upload: %v", err)
 		}
-		_, err := release.Publish(ctx, c, tag, files)
+		_, err = release.Publish(ctx, c, tag, files)
 		var fe *release.FileError
 		switch {
 		case errors.As(err, &fe):
@@ -95,15 +93,12 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 2. One certificate for the run (checks the identity before any download).
-	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
+	sg, done, err := newSigner(ctx, e, &f, tr) // keyless: release has no key mode
 	if err != nil {
 		return err
 	}
-	defer closeAudit()
-	p, id, err := keylessPipeline(ctx, e, &f, tr, al)
-	if err != nil {
-		return err
-	}
+	defer done()
+	p, id := sg.Pipeline, sg.Identity
 
 	// 3-5. Download, keep what verifies, sign the rest in one run, upload.
 	res, err := rel.Sign(ctx, c, release.Options{

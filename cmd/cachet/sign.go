@@ -5,17 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/sign"
-	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 func cmdSign(ctx context.Context, args []string, e *env) error {
@@ -29,7 +24,7 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err := f.checkRun(); err != nil {
 		return err
 	}
-	if err := applySigningConfig(fs, &f, time.Now(), e); err != nil {
+	if err := applySigningConfig(fs, &f, e); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -64,69 +59,29 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	al, closeAudit, err := openAudit(f.auditLog, e.stderr)
+
+	// 2-3. Token, identity, and a certificate (keyless) or the key the policy allows.
+	sg, done, err := newSigner(ctx, e, &f, tr)
 	if err != nil {
 		return err
 	}
-	defer closeAudit()
-	if f.key != "" {
-		return signWithKey(ctx, e, &f, subjects, tr, al)
-	}
+	defer done()
 
-	// 2-3. Token, identity, certificate.
-	p, id, err := keylessPipeline(ctx, e, &f, tr, al)
-	if err != nil {
-		return err
-	}
-
-	// 4. One pipeline, one certificate, every artifact, f.parallel at a time.
-	rep := runSubjects(ctx, e, p, subjects, &f, nil)
+	// 4. One pipeline, one certificate or key, every artifact, f.parallel at a time.
+	rep := runSubjects(ctx, e, sg.Pipeline, subjects, &f, sg.IsRefusal)
 
 	// 5. Outputs.
-	r := report.Signing{Report: rep, Identity: id.SAN, Issuer: id.Issuer, Check: report.Check{Identity: id.SAN, Issuer: id.Issuer}}
-	return r.Publish(e.stdout, e.outputs(f.showSummary))
-}
-
-// keylessPipeline gets the job's token, verifies it, derives the identity, has Fulcio
-// certify one ephemeral key, and returns the pipeline every subject of the run shares.
-func keylessPipeline(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*sign.Pipeline, *keyless.Identity, error) {
-	k, err := keylessRun(ctx, e, f, tr, al)
+	r := report.Signing{Report: rep, Check: f.check(sg)}
+	if sg.Key == nil {
+		r.Identity, r.Issuer = sg.Identity.SAN, sg.Identity.Issuer
+		return r.Publish(e.stdout, e.outputs(f.showSummary))
+	}
+	pubPEM, err := sg.Key.PublicPEM()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return k.Pipeline, k.Identity, nil
-}
-
-// keylessRun is keylessPipeline with the claims kept (attest builds provenance from them).
-func keylessRun(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot, al *audit.Logger) (*sign.Keyless, error) {
-	var events []string
-	for _, ev := range strings.Split(f.allowedEvents, ",") {
-		if ev = strings.TrimSpace(ev); ev != "" {
-			events = append(events, ev)
-		}
-	}
-	k, err := sign.NewKeyless(ctx, sign.KeylessOptions{
-		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
-		Issuer: f.issuer, ServerURL: f.serverURL,
-		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
-			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
-		Services: f.svc, Trusted: tr, IgnoreSCT: f.ignoreSCT, Audit: al,
-	})
-	return k, tokenHint(err)
-}
-
-// tokenHint adds to a refused token (or an issuer Fulcio refuses) the flags that fix
-// it; the refusal stays one.
-func tokenHint(err error) error {
-	switch {
-	case errors.Is(err, keyless.ErrNoTokenPermission):
-		return fmt.Errorf("%w (or pass --identity-token for local use)", err)
-	case errors.Is(err, keyless.ErrIssuerNotConfigured):
-		return fmt.Errorf("%w; set --oidc-issuer to the job's issuer", err)
-	case errors.Is(err, keyless.ErrIssuerNotAccepted):
-		return fmt.Errorf("%w; name one with --fulcio-url or --signing-config, or sign in key mode (--key)", err)
-	}
-	return err
+	r.KeyID, r.PublicKey, r.Tenant = sg.Key.ID, string(pubPEM), f.tenant
+	return r.Publish(e.stdout, e.outputs(true)) // key mode has always written its summary
 }
 
 // planHint is pl.Subjects with the flag a refusal is about.
@@ -185,13 +140,4 @@ func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
 		return "", usagef("--identity-token: %v", tfe.Err)
 	}
 	return tok, err
-}
-
-// openAudit is audit.Open with the flag named.
-func openAudit(path string, stderr io.Writer) (*audit.Logger, func() error, error) {
-	l, closeAudit, err := audit.Open(path, stderr)
-	if err != nil {
-		return nil, nil, usagef("--audit-log: %v", err)
-	}
-	return l, closeAudit, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/inputs"
@@ -13,15 +12,15 @@ import (
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/cachet-sign/cachet/tlog"
 	"github.com/cachet-sign/cachet/trust"
-	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 type signFlags struct {
-	// svc are the services as the flags (and a followed signing config) name them.
-	svc                                         sign.Services
+	// setup holds the services as the flags (and a followed signing config) name them,
+	// --signing-config and --trusted-root.
+	setup                                       sign.Setup
 	issuer, serverURL, identityToken            string
 	artifacts                                   inputs.List
-	bundle, outputDir, trustedRoot, auditLog    string
+	bundle, outputDir, auditLog                 string
 	expRepo, expRef, expWorkflow, allowedEvents string
 	allowSelfHosted, ignoreSCT                  bool
 	timeout                                     time.Duration
@@ -33,9 +32,6 @@ type signFlags struct {
 	subjectDigests      inputs.List
 	parallel            int
 	resume, showSummary bool
-	// Services from a signing config v0.2 (flags given explicitly win).
-	signingConfig string
-	set           map[string]bool // flags given on the command line or as inputs
 	// The TUF repository trust and services come from without --trusted-root.
 	tuf tufFlags
 }
@@ -65,14 +61,14 @@ func (f *signFlags) register(fs *flag.FlagSet, withArtifacts bool) {
 // registerIdentity adds what every signing command needs: the services, the trusted
 // root, the job's token and the expectations on it, the audit log and a time limit.
 func (f *signFlags) registerIdentity(fs *flag.FlagSet) {
-	fs.StringVar(&f.svc.FulcioURL, "fulcio-url", "", "Fulcio URL; default the signing config's (--signing-config, else the TUF repository's: cosign v3's choice), else "+sign.DefaultFulcio)
-	fs.StringVar(&f.svc.RekorURL, "rekor-url", "", "Rekor URL; default the signing config's (the highest Rekor API version it lists), else "+sign.DefaultRekor)
-	fs.UintVar(&f.svc.RekorVersion, "rekor-api-version", 1, "the Rekor log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles; needs --timestamp-server-url); a signing config sets it")
-	fs.Var((*inputs.List)(&f.svc.TSAURLs), "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer); default the signing config's TSAs, per its selector")
+	fs.StringVar(&f.setup.Services.FulcioURL, "fulcio-url", "", "Fulcio URL; default the signing config's (--signing-config, else the TUF repository's: cosign v3's choice), else "+sign.DefaultFulcio)
+	fs.StringVar(&f.setup.Services.RekorURL, "rekor-url", "", "Rekor URL; default the signing config's (the highest Rekor API version it lists), else "+sign.DefaultRekor)
+	fs.UintVar(&f.setup.Services.RekorVersion, "rekor-api-version", 1, "the Rekor log's majorApiVersion: 1 (Rekor) or 2 (rekor-tiles; needs --timestamp-server-url); a signing config sets it")
+	fs.Var((*inputs.List)(&f.setup.Services.TSAURLs), "timestamp-server-url", "RFC 3161 timestamp authority URL (repeatable; every one must answer); default the signing config's TSAs, per its selector")
 	fs.StringVar(&f.issuer, "oidc-issuer", keyless.DefaultIssuer, "OIDC issuer of the job's token (an enterprise slug issuer or a GHES issuer)")
 	fs.StringVar(&f.serverURL, "github-server-url", keyless.DefaultServerURL, "GitHub server whose URLs name workflows (GHES: https://HOST)")
 	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC token, or @FILE; default: request one from the runner")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs, or a cachet trust export file; default the TUF repository's (--tuf-url), from the trust cache while its TUF metadata is valid, else refreshed first")
+	fs.StringVar(&f.setup.TrustedRoot, "trusted-root", "", "Sigstore trusted_root.json for Fulcio, Rekor and TSAs, or a cachet trust export file; default the TUF repository's (--tuf-url), from the trust cache while its TUF metadata is valid, else refreshed first")
 	fs.StringVar(&f.auditLog, "audit-log", "-", "audit log file (JSON lines, appended); - for stderr")
 	fs.StringVar(&f.expRepo, "expected-repository", "", "refuse unless the job's repository is this owner/name")
 	fs.StringVar(&f.expRef, "expected-ref", "", "refuse unless the job's ref is this (refs/heads/main, refs/tags/v1)")
@@ -104,60 +100,39 @@ func (f *signFlags) checkRun() error {
 	return nil
 }
 
-// applySigningConfig records which flags were given and follows an explicit
-// --signing-config (a plain signing config, or a cachet trust envelope, which may bring
-// the trusted root too). Without one, signingTrustedRoot follows the signing config of
-// the TUF repository (or of an imported trust cache) once it has resolved the trust.
-func applySigningConfig(fs *flag.FlagSet, f *signFlags, now time.Time, e *env) error {
-	f.set = map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	if v := f.svc.RekorVersion; v != 1 && v != 2 {
-		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", v)
-	}
-	if f.signingConfig == "" {
-		return nil
-	}
-	m, err := trust.ReadFile(f.signingConfig)
-	if err != nil {
-		return usagef("--signing-config %s: %v", f.signingConfig, err)
-	}
-	if m.SigningConfig == nil {
-		return usagef("--signing-config %s holds no signing config", f.signingConfig)
-	}
-	if f.trustedRoot == "" && m.TrustedRoot != nil {
-		f.trustedRoot = f.signingConfig
-	}
-	if err := f.follow(m.SigningConfig, now, e); err != nil {
-		return usagef("--signing-config %s: %v", f.signingConfig, err)
-	}
-	return nil
+// applySigningConfig records which service flags were given and follows an explicit
+// --signing-config (sign.Setup.ReadSigningConfig: a plain signing config, or a cachet
+// trust envelope, which may bring the trusted root too). Without one,
+// signingTrustedRoot follows the signing config of the TUF repository (or of an
+// imported trust cache) once it has resolved the trust. What a signing config chose
+// is said on stderr.
+func applySigningConfig(fs *flag.FlagSet, f *signFlags, e *env) error {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.setup.Explicit = sign.Explicit{Fulcio: set["fulcio-url"], Rekor: set["rekor-url"], TSA: set["timestamp-server-url"]}
+	f.setup.Followed = func(s sign.Services) { fmt.Fprintln(e.stderr, "signing config:", s.String()) }
+	return f.setupHint(f.setup.ReadSigningConfig())
 }
 
-// follow fills the service URLs not given explicitly from sc, as cosign v3 does
-// (sign.Services.Follow), and says on stderr what it chose.
-func (f *signFlags) follow(sc *root.SigningConfig, now time.Time, e *env) error {
-	err := f.svc.Follow(sc, now, sign.Explicit{Fulcio: f.set["fulcio-url"], Rekor: f.set["rekor-url"], TSA: f.set["timestamp-server-url"]})
-	if errors.Is(err, trust.ErrNoFulcio) {
-		return fmt.Errorf("%w (--fulcio-url)", err)
-	}
-	if err != nil {
-		return err
-	}
-	s := f.svc
-	fmt.Fprintf(e.stderr, "signing config: Fulcio %s, Rekor %s (v%d), %d TSA(s) %s\n", s.FulcioURL, s.RekorURL, s.RekorVersion, len(s.TSAURLs), strings.Join(s.TSAURLs, " "))
-	return nil
-}
-
-// checkLog refuses a Rekor API version cachet does not speak, and a Rekor v2 log with
-// no TSA when the run records its signatures (keyless always does; key mode with
-// --tlog-upload).
-func (f *signFlags) checkLog() error {
-	err := f.svc.Check(f.key == "" || f.tlogUpload)
+// setupHint names the flags a sign.Setup refusal is about.
+func (f *signFlags) setupHint(err error) error {
+	var sce *sign.SigningConfigError
 	switch {
 	case errors.Is(err, sign.ErrRekorVersion):
-		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.svc.RekorVersion)
+		return usagef("--rekor-api-version %d: want 1 (Rekor) or 2 (rekor-tiles)", f.setup.Services.RekorVersion)
 	case errors.Is(err, tlog.ErrNeedsTimestamp):
 		return usagef("%v (--timestamp-server-url)", err)
+	case errors.Is(err, sign.ErrNoSigningConfig):
+		return usagef("--signing-config %s holds no signing config", f.setup.SigningConfig)
+	case !errors.As(err, &sce):
+		return err
 	}
-	return err
+	msg := sce.Err.Error()
+	if errors.Is(err, trust.ErrNoFulcio) {
+		msg += " (--fulcio-url)"
+	}
+	if sce.File == "" {
+		return usagef("the signing config of %s: %s", sce.From, msg)
+	}
+	return usagef("--signing-config %s: %s", sce.File, msg)
 }

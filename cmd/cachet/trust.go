@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/cli"
-	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/trust"
 )
 
@@ -59,18 +58,14 @@ func cmdTrustExport(args []string, e *env) error {
 	if len(pos) > 0 || trPath == "" || out == "" {
 		return usagef("usage: cachet trust export --trusted-root T [--signing-config S] --out FILE")
 	}
-	tr, err := regfile.ReadFile(trPath, trust.MaxFileSize)
-	if err != nil {
-		return usagef("--trusted-root: %v", err)
-	}
-	var sc []byte
-	if scPath != "" {
-		if sc, err = regfile.ReadFile(scPath, trust.MaxFileSize); err != nil {
-			return usagef("--signing-config: %v", err)
-		}
-	}
-	env, err := trust.Export(tr, sc)
-	if err != nil {
+	env, err := trust.ExportFiles(trPath, scPath)
+	var fe *trust.ExportFileError
+	switch {
+	case errors.As(err, &fe) && fe.SigningConfig:
+		return usagef("--signing-config: %v", fe.Err)
+	case errors.As(err, &fe):
+		return usagef("--trusted-root: %v", fe.Err)
+	case err != nil:
 		return usagef("%v", err)
 	}
 	if out == "-" {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"time"
 
 	"github.com/cachet-sign/cachet/trust"
 	"github.com/sethvargo/go-githubactions"
@@ -69,35 +68,22 @@ func verifyTrustedRoot(e *env, path string, tf *tufFlags) (*root.TrustedRoot, er
 
 // signingTrustedRoot is the trusted root a signing command checks its bundles (and the
 // services' answers) against: --trusted-root, else the trust envelope given as
-// --signing-config (applySigningConfig sets f.trustedRoot to it), else an imported
-// trust cache, else the TUF repository's, valid by TUF's rules or refreshed now. Never
-// expired TUF trust nor the embedded snapshot: they may predate a key rotation, so a
-// run against them would either fail late or trust a retired key. Keyless runs without
-// --signing-config then follow the signing config that came with it. f.trustedRoot
-// names the file used.
+// --signing-config (applySigningConfig names it), else an imported trust cache, else
+// the TUF repository's, valid by TUF's rules or refreshed now. Never expired TUF trust
+// nor the embedded snapshot: they may predate a key rotation, so a run against them
+// would either fail late or trust a retired key. sign.Setup.Resolved then follows the
+// signing config that came with it (keyless runs without --signing-config), fills the
+// defaults and checks the log; f.setup.TrustedRoot names the file used.
 func signingTrustedRoot(e *env, f *signFlags) (*root.TrustedRoot, error) {
-	r, err := resolveTrustedRoot(e, f.trustedRoot, false, &f.tuf)
+	r, err := resolveTrustedRoot(e, f.setup.TrustedRoot, false, &f.tuf)
 	if err != nil {
 		return nil, err
 	}
-	f.trustedRoot = r.Path
-	if f.signingConfig == "" && f.key == "" && r.Origin != trust.FromFile && r.SigningConfig != nil {
-		if err := f.follow(r.SigningConfig, time.Now(), e); err != nil {
-			return nil, usagef("the signing config of %s: %v", trustSource(r), err)
-		}
-	}
-	f.svc.Defaults()
-	if err := f.checkLog(); err != nil {
+	f.setup.KeyMode, f.setup.TLogUpload = f.key != "", f.tlogUpload
+	if err := f.setupHint(f.setup.Resolved(r)); err != nil {
 		return nil, err
 	}
 	return r.TrustedRoot, nil
-}
-
-func trustSource(r *trust.Resolved) string {
-	if r.Origin == trust.FromTUF {
-		return "TUF repository " + r.Repository
-	}
-	return r.Dir
 }
 
 // resolveTrustedRoot resolves and, unless the root was named, says on stderr which one
@@ -162,5 +148,5 @@ func explainTrust(err error, path string, verifying bool, o trust.ResolveOptions
 // registerSigningConfig adds --signing-config and the TUF flags (sign, attest, release).
 func (f *signFlags) registerSigningConfig(fs *flag.FlagSet) {
 	f.tuf.register(fs)
-	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config v0.2 choosing Fulcio, Rekor and TSAs (validFor, majorApiVersion, selectors), or a cachet trust export file (which brings the trusted root too); default the TUF repository's (as cosign v3); --fulcio-url, --rekor-url and --timestamp-server-url given explicitly win")
+	fs.StringVar(&f.setup.SigningConfig, "signing-config", "", "Sigstore signing config v0.2 choosing Fulcio, Rekor and TSAs (validFor, majorApiVersion, selectors), or a cachet trust export file (which brings the trusted root too); default the TUF repository's (as cosign v3); --fulcio-url, --rekor-url and --timestamp-server-url given explicitly win")
 }

@@ -74,7 +74,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	}
 	// SIGTERM is how this command is meant to end: give it the time to drain and finish
 	// what is in flight, and exit 0 when it did.
-	stopGrace(*drain + *grace + 2*time.Second)
+	e.grace.Extend(*drain + *grace + 2*time.Second)
 	keyOpts := keys.Options{Getenv: e.getenv, Mask: func(s string) {
 		if e.inActions() {
 			e.action().AddMask(s)
@@ -100,7 +100,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	case err != nil:
 		return err
 	}
-	stoppedCleanly()
+	e.grace.StoppedCleanly()
 	fmt.Fprintf(e.stderr, "cachet tsa: stopped in %s; every request in flight was answered\n", time.Since(stopAt).Round(time.Millisecond))
 	return nil
 }

@@ -36,13 +36,9 @@ func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	if p.PredicateType == "" {
-		p.PredicateType = verify.AnyPredicateType
-	}
-	// As cosign verify-blob: a certificate that does not say where it was made (no
-	// runner environment extension) is judged by identity and issuer alone; one that
-	// says self-hosted is still refused without --allow-self-hosted.
-	p.AllowUnrecordedRunner = true
+	// As cosign verify-blob: any predicate type unless --type; a certificate without a
+	// runner environment is judged by identity and issuer alone.
+	p.AsVerifyBlob()
 	if err := checkName("artifact", fs.Arg(0)); err != nil {
 		return err
 	}
