@@ -13,20 +13,23 @@ import (
 	"github.com/cachet-sign/cachet/internal/faultproxy"
 )
 
+// flipMiddle changes one bit in the middle of the base64 string s.
+func flipMiddle(t *testing.T, s string) string {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) == 0 {
+		t.Fatalf("not base64: %q", s)
+	}
+	raw[len(raw)/2] ^= 1
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
 // TestSignRefusesForgedLogAnswers puts a proxy in front of Rekor v1 that changes one
 // signed or proven part of every entry the log returns. sign's log client leaves the
 // signatures to the self-check (tlog.Rekor.CheckedLater), so this is what shows they
 // are still checked before anything is written: each run fails (exit 1), names the
 // failed verification, and leaves no bundle and no temporary file.
 func TestSignRefusesForgedLogAnswers(t *testing.T) {
-	flipB64 := func(s string) string {
-		raw, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || len(raw) == 0 {
-			t.Fatalf("not base64: %q", s)
-		}
-		raw[len(raw)/2] ^= 1
-		return base64.StdEncoding.EncodeToString(raw)
-	}
+	flipB64 := func(s string) string { return flipMiddle(t, s) }
 	flipHex := func(s string) string {
 		b := []byte(s)
 		if b[0] == '0' {
@@ -74,14 +77,7 @@ func TestSignRefusesForgedLogAnswers(t *testing.T) {
 // checkpoint's signature and the inclusion proof to the self-check too
 // (tlog.RekorV2.CheckedLater).
 func TestSignRefusesForgedLogAnswersV2(t *testing.T) {
-	flipB64 := func(s string) string {
-		raw, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || len(raw) == 0 {
-			t.Fatalf("not base64: %q", s)
-		}
-		raw[len(raw)/2] ^= 1
-		return base64.StdEncoding.EncodeToString(raw)
-	}
+	flipB64 := func(s string) string { return flipMiddle(t, s) }
 	for name, forge := range map[string]func(e map[string]any){
 		"checkpoint signature": func(e map[string]any) {
 			cp := e["inclusionProof"].(map[string]any)["checkpoint"].(map[string]any)

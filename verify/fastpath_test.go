@@ -170,6 +170,23 @@ func tsaVariants(t *testing.T, good []byte) map[string][]byte {
 	}
 }
 
+// mutated is good decoded, changed by f and encoded again.
+func mutated(t testing.TB, good []byte, f func(b map[string]any)) []byte {
+	t.Helper()
+	var b map[string]any
+	if err := json.Unmarshal(good, &b); err != nil {
+		t.Fatal(err)
+	}
+	f(b)
+	return encodeJSON(t, b)
+}
+
+// bump adds d to the decimal string mm[k].
+func bump(mm map[string]any, k string, d int64) {
+	n, _ := strconv.ParseInt(mm[k].(string), 10, 64)
+	mm[k] = strconv.FormatInt(n+d, 10)
+}
+
 // hostileVariants are the stack vector's shape changed one fault at a time: every
 // field the fast path reads, tampered or out of shape.
 func hostileVariants(t *testing.T, good []byte) map[string][]byte {
@@ -178,17 +195,8 @@ func hostileVariants(t *testing.T, good []byte) map[string][]byte {
 	if err := json.Unmarshal(good, &base); err != nil {
 		t.Fatal(err)
 	}
-	m := func(f func(b map[string]any)) []byte {
-		var b map[string]any
-		json.Unmarshal(good, &b)
-		f(b)
-		return encodeJSON(t, b)
-	}
-	e := func(b map[string]any) map[string]any { return tlogEntry(b) }
-	bump := func(mm map[string]any, k string, d int64) {
-		n, _ := strconv.ParseInt(mm[k].(string), 10, 64)
-		mm[k] = strconv.FormatInt(n+d, 10)
-	}
+	m := func(f func(b map[string]any)) []byte { return mutated(t, good, f) }
+	e := tlogEntry
 	v := map[string][]byte{
 		"re-encoded (key order)": m(func(map[string]any) {}),
 		"bad root hash":          m(func(b map[string]any) { flipB64(t, obj(e(b), "inclusionProof"), "rootHash") }),

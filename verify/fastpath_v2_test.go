@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"strconv"
 	"testing"
 )
 
@@ -45,19 +44,8 @@ func TestFastPathV2Differential(t *testing.T) {
 	if err := json.Unmarshal(other.data, &otherB); err != nil {
 		t.Fatal(err)
 	}
-	m := func(f func(b map[string]any)) []byte {
-		var b map[string]any
-		if err := json.Unmarshal(c.data, &b); err != nil {
-			t.Fatal(err)
-		}
-		f(b)
-		return encodeJSON(t, b)
-	}
-	e := func(b map[string]any) map[string]any { return tlogEntry(b) }
-	bump := func(mm map[string]any, k string, d int64) {
-		n, _ := strconv.ParseInt(mm[k].(string), 10, 64)
-		mm[k] = strconv.FormatInt(n+d, 10)
-	}
+	m := func(f func(b map[string]any)) []byte { return mutated(t, c.data, f) }
+	e := tlogEntry
 	if !c.fp.differential(t, "re-encoded (key order)", c.digest, m(func(map[string]any) {})) {
 		t.Error("re-encoded (key order): not handled")
 	}
