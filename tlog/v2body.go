@@ -22,32 +22,15 @@ func v2VerifierJSON(v *rekortilespb.Verifier) (string, bool) {
 	default:
 		return "", false
 	}
-	details := v.GetKeyDetails().String()
-	if strings.ContainsAny(details, `"\`) {
-		return "", false
-	}
-	return `{"keyDetails":"` + details + `","` + form + `":{"rawBytes":"` + der + `"}}`, true
+	return `{"keyDetails":"` + v.GetKeyDetails().String() + `","` + form + `":{"rawBytes":"` + der + `"}}`, true
 }
 
-// V2Body is the hashedrekord v0.0.2 entry Rekor v2 logs for a signature sig over a
-// SHA-256 digest by the key v names, byte for byte: what rekor-tiles'
-// hashedrekord.ToEntryHash hashes (protojson of the Entry, then RFC 8785), whose leaf
-// hash sigstore-go rebuilds from a bundle to prove its inclusion. ok is false when v
-// is not a key this builds for (a certificate or a public key whose algorithm
-// pre-hashes with SHA-256).
-func V2Body(digest, sig []byte, v *rekortilespb.Verifier) ([]byte, bool) {
-	k, ok := NewV2Key(v)
-	if !ok {
-		return nil, false
-	}
-	return k.Body(digest, sig), true
-}
-
-// V2Key is a key as V2Body names it in an entry, made once for the entries of a run
-// (one certificate, one key).
+// V2Key is a signer's key as hashedrekord v0.0.2 entries name it, made once for the
+// entries of a run (one certificate, one key).
 type V2Key struct{ json string }
 
-// NewV2Key is v ready for V2Key.Body; ok as for V2Body.
+// NewV2Key is v ready for V2Key.Body; ok is false when v is not a key this builds
+// entries for (a certificate or a public key whose algorithm pre-hashes with SHA-256).
 func NewV2Key(v *rekortilespb.Verifier) (V2Key, bool) {
 	vj, ok := v2VerifierJSON(v)
 	if !ok {
@@ -59,7 +42,10 @@ func NewV2Key(v *rekortilespb.Verifier) (V2Key, bool) {
 	return V2Key{vj}, true
 }
 
-// Body is V2Body for the key k names.
+// Body is the entry Rekor v2 logs for a signature sig over a SHA-256 digest by k, byte
+// for byte: what rekor-tiles' hashedrekord.ToEntryHash hashes (protojson of the Entry,
+// then RFC 8785), whose leaf hash sigstore-go rebuilds from a bundle to prove its
+// inclusion.
 func (k V2Key) Body(digest, sig []byte) []byte { return v2Body(digest, sig, k.json) }
 
 func v2Body(digest, sig []byte, verifierJSON string) []byte {

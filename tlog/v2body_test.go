@@ -55,7 +55,7 @@ func TestV2BodyMatchesRekorTiles(t *testing.T) {
 				if err == nil {
 					t.Fatal("P-384: a v2 verifier for SHA-256 digests")
 				}
-				if _, ok := V2Body(digest[:], sig, &rekortilespb.Verifier{KeyDetails: 0}); ok {
+				if _, ok := NewV2Key(&rekortilespb.Verifier{KeyDetails: 0}); ok {
 					t.Fatal("a body for an unknown key")
 				}
 				continue
@@ -68,7 +68,8 @@ func TestV2BodyMatchesRekorTiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, ok := V2Body(digest[:], sig, v)
+			k2, ok := NewV2Key(v)
+			body := k2.Body(digest[:], sig)
 			if !ok || !bytes.Equal(rfc6962.DefaultHasher.HashLeaf(body), want) {
 				t.Fatalf("%T case %d: body %s does not hash to rekor-tiles' entry hash", k, i, body)
 			}

@@ -1,20 +1,19 @@
 package verify
 
 import (
-	encasn1 "encoding/asn1"
-	"math/big"
-
 	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	encasn1 "encoding/asn1"
 	"encoding/binary"
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"math/big"
 
 	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // cachedTSA is a Sigstore TSA of the trusted root whose certificate chain check is
@@ -145,7 +144,11 @@ func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (
 	default:
 		return nil, false
 	}
-	signer, certs := onlySigner(parsed, ts)
+	var signer *x509.Certificate
+	var certs []*x509.Certificate
+	if parsed != nil {
+		signer, certs = onlySigner(parsed)
+	}
 	if signer == nil {
 		p7, err := pkcs7.Parse(ts.RawToken)
 		if err != nil {
@@ -173,16 +176,13 @@ func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (
 }
 
 // onlySigner is what pkcs7.Parse(ts.RawToken).GetOnlySigner() and its Certificates
-// give, for a token the caller parsed with timestamp.ParseResponse (parsed == ts):
+// give, for a token the caller parsed with timestamp.ParseResponse:
 // that parse was pkcs7.Parse of the same bytes, so its Certificates are those, and the
 // signer is read here from the token's one SignerInfo (issuer and serial number, as
 // pkcs7 matches them) instead of parsing the whole token, certificates included, a
 // second time. nil, nil when the token is not the plain DER shape this reads (then
 // the caller parses it as before) or has another number of signers.
-func onlySigner(parsed, ts *timestamp.Timestamp) (*x509.Certificate, []*x509.Certificate) {
-	if parsed == nil || parsed != ts {
-		return nil, nil
-	}
+func onlySigner(ts *timestamp.Timestamp) (*x509.Certificate, []*x509.Certificate) {
 	s := cryptobyte.String(ts.RawToken)
 	var ci, content, sd, infos, info, sid, issuer cryptobyte.String
 	var oid encasn1.ObjectIdentifier
