@@ -60,7 +60,11 @@ func (c *Rekor) AddDSSE(ctx context.Context, d DSSE) (*rekorpb.TransparencyLogEn
 		Spec: models.DSSEV001Schema{ProposedContent: &models.DSSEV001SchemaProposedContent{
 			Envelope: swag.String(string(env)), Verifiers: []strfmt.Base64{d.PublicPEM}}},
 	}
-	return c.record(ctx, "dsse", proposed, func(raw []byte) error { return checkDSSEBody(raw, d) })
+	body, err := json.Marshal(proposed)
+	if err != nil {
+		return nil, fmt.Errorf("rekor: encode dsse entry: %w", err)
+	}
+	return c.record(ctx, "dsse", body, func(raw []byte) error { return checkDSSEBody(raw, d) })
 }
 
 // checkDSSEBody binds the answer to the request: the logged entry must be a dsse entry

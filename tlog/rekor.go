@@ -17,14 +17,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/httpretry"
-	"github.com/go-openapi/swag"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekorclient "github.com/sigstore/rekor/pkg/generated/client"
@@ -78,27 +76,13 @@ type HashedRekord struct {
 // recorded, e.g. a retried request) is resolved by fetching the existing entry.
 func (c *Rekor) Add(ctx context.Context, r HashedRekord) (*rekorpb.TransparencyLogEntry, error) {
 	hexDigest := hex.EncodeToString(r.Digest)
-	proposed := proposedHashedRekord(r)
-	return c.record(ctx, "hashedrekord", proposed, func(raw []byte) error { return checkBody(raw, r, hexDigest) })
+	return c.record(ctx, "hashedrekord", HashedRekordBody(r.Digest, r.Signature, r.PublicPEM), func(raw []byte) error { return checkBody(raw, r, hexDigest) })
 }
 
-// proposedHashedRekord is the hashedrekord v0.0.1 entry proposed for r.
-func proposedHashedRekord(r HashedRekord) *models.Hashedrekord {
-	return &models.Hashedrekord{
-		APIVersion: swag.String("0.0.1"),
-		Spec: models.HashedrekordV001Schema{
-			Data: &models.HashedrekordV001SchemaData{Hash: &models.HashedrekordV001SchemaDataHash{
-				Algorithm: swag.String(models.HashedrekordV001SchemaDataHashAlgorithmSha256), Value: swag.String(hex.EncodeToString(r.Digest))}},
-			Signature: &models.HashedrekordV001SchemaSignature{Content: r.Signature,
-				PublicKey: &models.HashedrekordV001SchemaSignaturePublicKey{Content: r.PublicPEM}},
-		},
-	}
-}
-
-// record proposes an entry, resolves a 409 (already recorded, e.g. a retried request) by
+// record proposes an entry (proposed, its JSON), resolves a 409 (already recorded, e.g. a retried request) by
 // fetching the existing entry, binds the decoded body to the request with check, verifies its
 // inclusion proof and SET against the trusted root, and returns it in bundle form.
-func (c *Rekor) record(ctx context.Context, kind string, proposed models.ProposedEntry, check func(body []byte) error) (*rekorpb.TransparencyLogEntry, error) {
+func (c *Rekor) record(ctx context.Context, kind string, proposed []byte, check func(body []byte) error) (*rekorpb.TransparencyLogEntry, error) {
 	rc, retries, err := c.client()
 	if err != nil {
 		return nil, err
@@ -183,17 +167,13 @@ func bundleEntry(e *models.LogEntryAnon, raw []byte, kind string) (*rekorpb.Tran
 // maxAnswer bounds a log's answer to a create (a few KiB: one entry and its proof).
 const maxAnswer = 1 << 20
 
-// create POSTs proposed to the log's entries endpoint (createLogEntry in Rekor's
+// create POSTs the JSON proposed to the log's entries endpoint (createLogEntry in Rekor's
 // OpenAPI): 201 is the new entry, 409 the Location of the one already there. It is
 // the generated client's call without go-openapi's reflection-driven encoding and
 // decoding, a third of an Add's CPU; the retrying transport is the same.
-func (c *Rekor) create(ctx context.Context, proposed models.ProposedEntry) (payload models.LogEntry, conflict string, err error) {
+func (c *Rekor) create(ctx context.Context, proposed []byte) (payload models.LogEntry, conflict string, err error) {
 	st := &c.state
-	body, err := json.Marshal(proposed)
-	if err != nil {
-		return nil, "", err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.entriesURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.entriesURL, bytes.NewReader(proposed))
 	if err != nil {
 		return nil, "", err
 	}
@@ -204,7 +184,7 @@ func (c *Rekor) create(ctx context.Context, proposed models.ProposedEntry) (payl
 		return nil, "", err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	data, err := httpretry.ReadBody(resp, maxAnswer+1)
 	switch {
 	case err != nil:
 		return nil, "", fmt.Errorf("reading the answer: %w", err)

@@ -7,12 +7,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,22 +32,14 @@ func testEntry(t *testing.T) (models.LogEntryAnon, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "t"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der := selfSigned(t, key)
 	digest := sha256.Sum256([]byte("artifact"))
 	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := HashedRekord{Digest: digest[:], Signature: sig, PublicPEM: cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, der)}
-	body, err := json.Marshal(proposedHashedRekord(r))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := HashedRekordBody(r.Digest, r.Signature, r.PublicPEM)
 	h := strings.Repeat("ab", 32)
 	anon := models.LogEntryAnon{
 		Body: base64.StdEncoding.EncodeToString(body), LogID: swag.String(strings.Repeat("0c", 32)),

@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/attest"
+	"github.com/cachet-sign/cachet/internal/httpretry"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekortilespb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -135,7 +135,7 @@ func (c *RekorV2) add(ctx context.Context, digest, sig, publicPEM []byte) (*reko
 		return nil, fmt.Errorf("rekor v2 at %s: create entry failed (check the log URL and the network): %w", c.URL, err)
 	}
 	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxV2Response))
+	answer, err := httpretry.ReadBody(resp, maxV2Response)
 	if err != nil {
 		return nil, fmt.Errorf("rekor v2 at %s: read answer: %w", c.URL, err)
 	}

@@ -220,11 +220,7 @@ func withLeaf(chains [][]*x509.Certificate, leaf *x509.Certificate) [][]*x509.Ce
 }
 
 func chainKey(i int, leaf []byte) string {
-	var b bytes.Buffer
-	b.Grow(8 + len(leaf))
-	b.Write(binary.BigEndian.AppendUint64(nil, uint64(i)))
-	b.Write(leaf)
-	return b.String()
+	return string(append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(leaf)), uint64(i)), leaf...))
 }
 
 // sctKey is the leaf's DER and each chain's issuer DER, length-prefixed; "" (do not
@@ -233,19 +229,23 @@ func sctKey(chains [][]*x509.Certificate) string {
 	if len(chains) == 0 || len(chains[0]) == 0 {
 		return ""
 	}
-	var b bytes.Buffer
-	put := func(der []byte) {
-		b.Write(binary.BigEndian.AppendUint64(nil, uint64(len(der))))
-		b.Write(der)
-	}
-	put(chains[0][0].Raw)
+	n := 8 + len(chains[0][0].Raw)
 	for _, chain := range chains {
 		if len(chain) < 2 || !bytes.Equal(chain[0].Raw, chains[0][0].Raw) {
 			return ""
 		}
+		n += 8 + len(chain[1].Raw)
+	}
+	b := make([]byte, 0, n)
+	put := func(der []byte) {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(der)))
+		b = append(b, der...)
+	}
+	put(chains[0][0].Raw)
+	for _, chain := range chains {
 		put(chain[1].Raw)
 	}
-	return b.String()
+	return string(b)
 }
 
 // keyLocks serialise, per key, the work of filling a cache entry: the goroutines that

@@ -108,6 +108,9 @@ type fastLeaf struct {
 	pem     []byte
 	v2      tlog.V2Key // the leaf as a Rekor v2 entry names it
 	v2ok    bool
+	// identity: the summary matches one of the fast path's identities (F13), a
+	// function of the two alone, decided when the leaf is cached.
+	identity bool
 }
 
 // newFastPath returns the fast path for v, or nil when v's configuration is not the
@@ -279,8 +282,8 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	if !bytes.Equal(digest, ms.MessageDigest.Digest) || !ecdsa.VerifyASN1(leaf.key, digest, ms.Signature) {
 		return false
 	}
-	// F13: the policy's identity, with sigstore-go's matcher.
-	if _, err := f.identities.Verify(leaf.summary); err != nil {
+	// F13: the policy's identity, with sigstore-go's matcher (once per leaf).
+	if !leaf.identity {
 		return false
 	}
 	// F14: cachet's checks after sigstore-go (verifyParsed): a plain signature passes
@@ -358,6 +361,10 @@ func (f *fastPath) leaf(der []byte) *fastLeaf {
 		return l
 	}
 	l := parseLeaf(der)
+	if l != nil {
+		_, err := f.identities.Verify(l.summary)
+		l.identity = err == nil
+	}
 	f.mu.Lock()
 	if len(f.leaves) < maxCacheEntries {
 		f.leaves[string(der)] = l
@@ -393,36 +400,19 @@ func parseSafeInt(s string, min int64) (int64, bool) {
 	return n, true
 }
 
-// hashedRekordBody is the canonical body Rekor v1 stores for a hashedrekord v0.0.1
-// entry (hashedrekord/v0.0.1 Canonicalize: json.Marshal of models.Hashedrekord).
-func hashedRekordBody(digest, sig, certPEM []byte) []byte {
-	var b bytes.Buffer
-	b.Grow(160 + 64 + base64.StdEncoding.EncodedLen(len(sig)) + base64.StdEncoding.EncodedLen(len(certPEM)))
-	b.WriteString(`{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":"`)
-	b.WriteString(hex.EncodeToString(digest))
-	b.WriteString(`"}},"signature":{"content":"`)
-	b.WriteString(base64.StdEncoding.EncodeToString(sig))
-	b.WriteString(`","publicKey":{"content":"`)
-	b.WriteString(base64.StdEncoding.EncodeToString(certPEM))
-	b.WriteString(`"}}}}`)
-	return b.Bytes()
-}
-
 // setPayload is RFC 8785 canonical JSON of tlog.RekorPayload: keys in UTF-16 order,
 // integers (below 2^53) in decimal, strings that need no escaping (base64 and hex).
 func setPayload(body []byte, integrated int64, logID string, logIndex int64) []byte {
-	var b bytes.Buffer
-	b.Grow(80 + base64.StdEncoding.EncodedLen(len(body)) + len(logID))
-	b.WriteString(`{"body":"`)
-	b.WriteString(base64.StdEncoding.EncodeToString(body))
-	b.WriteString(`","integratedTime":`)
-	b.WriteString(strconv.FormatInt(integrated, 10))
-	b.WriteString(`,"logID":"`)
-	b.WriteString(logID)
-	b.WriteString(`","logIndex":`)
-	b.WriteString(strconv.FormatInt(logIndex, 10))
-	b.WriteString(`}`)
-	return b.Bytes()
+	b := make([]byte, 0, 80+base64.StdEncoding.EncodedLen(len(body))+len(logID))
+	b = append(b, `{"body":"`...)
+	b = base64.StdEncoding.AppendEncode(b, body)
+	b = append(b, `","integratedTime":`...)
+	b = strconv.AppendInt(b, integrated, 10)
+	b = append(b, `,"logID":"`...)
+	b = append(b, logID...)
+	b = append(b, `","logIndex":`...)
+	b = strconv.AppendInt(b, logIndex, 10)
+	return append(b, '}')
 }
 
 // fastKeys is every key of fastBundle's shape, exactly as protojson writes it, each
@@ -621,7 +611,7 @@ func (f *fastPath) entryV1(e *fastEntry, ms *fastMessage, leaf *fastLeaf) (time.
 	// the body's signature is the bundle's, its key is the bundle's certificate (same
 	// DER, as CompareKey wants), its digest is the bundle's with algorithm sha256
 	// (SHA2_256 on the bundle's side), and the schema validation of the entry holds.
-	if !bytes.Equal(e.CanonicalizedBody, hashedRekordBody(ms.MessageDigest.Digest, ms.Signature, leaf.pem)) {
+	if !bytes.Equal(e.CanonicalizedBody, tlog.HashedRekordBody(ms.MessageDigest.Digest, ms.Signature, leaf.pem)) {
 		return time.Time{}, false
 	}
 	// F6: a log the trusted root lists, with an ECDSA key.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachet-sign/cachet/tlog"
 	"github.com/sigstore/rekor/pkg/util"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -50,7 +51,7 @@ func (p *testPKI) rekorBundle(t *testing.T, logKey *ecdsa.PrivateKey, key *ecdsa
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := hashedRekordBody(digest[:], sig, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}))
+	body := tlog.HashedRekordBody(digest[:], sig, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}))
 	logDER, _ := x509.MarshalPKIXPublicKey(&logKey.PublicKey)
 	logID := sha256.Sum256(logDER)
 	integrated := leaf.NotBefore.Add(time.Minute).Unix()

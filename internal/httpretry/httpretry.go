@@ -473,7 +473,7 @@ func (t *Transport) ReadAll(ctx context.Context, hc *http.Client, newRequest fun
 		if err != nil {
 			return false, err // the transport retried what was worth it
 		}
-		b, err := io.ReadAll(io.LimitReader(r.Body, limit))
+		b, err := ReadBody(r, limit)
 		r.Body.Close()
 		if err != nil {
 			return true, fmt.Errorf("read response: %w", err)
@@ -482,4 +482,27 @@ func (t *Transport) ReadAll(ctx context.Context, hc *http.Client, newRequest fun
 		return false, nil
 	})
 	return resp, body, err
+}
+
+// ReadBody reads up to limit bytes of r's body, as io.ReadAll of an io.LimitReader
+// does, into one buffer of the length the server announced (Content-Length) when that
+// is within limit, rather than one grown from 512 bytes by doubling.
+func ReadBody(r *http.Response, limit int64) ([]byte, error) {
+	lr := io.LimitReader(r.Body, limit)
+	if r.ContentLength < 0 || r.ContentLength >= limit {
+		return io.ReadAll(lr)
+	}
+	b := make([]byte, 0, r.ContentLength+1) // +1: the read that meets EOF needs room
+	for {
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b):
+			b = append(b, 0)[:len(b)] // more than announced: grow as ReadAll would
+		}
+	}
 }

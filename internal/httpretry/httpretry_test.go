@@ -297,3 +297,34 @@ func TestRepeat(t *testing.T) {
 		t.Fatalf("a final error was retried: %v after %d", err, n)
 	}
 }
+
+// TestReadBody: ReadBody reads what io.ReadAll of a LimitReader reads, whatever the
+// announced length says (none, the truth, too little, too much, over the limit), and
+// in one buffer when the announcement is true and within the limit.
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("answer ", 300)
+	for _, c := range []struct {
+		name     string
+		announce int64
+		limit    int64
+	}{
+		{"unannounced", -1, 1 << 20}, {"announced", int64(len(body)), 1 << 20},
+		{"announced short", 10, 1 << 20}, {"announced long", int64(len(body)) + 100, 1 << 20},
+		{"over the limit", int64(len(body)), 100}, {"at the limit", int64(len(body)), int64(len(body))},
+		{"empty", 0, 1 << 20},
+	} {
+		src := body
+		if c.name == "empty" {
+			src = ""
+		}
+		r := &http.Response{Body: io.NopCloser(strings.NewReader(src)), ContentLength: c.announce}
+		got, err := ReadBody(r, c.limit)
+		want, _ := io.ReadAll(io.LimitReader(strings.NewReader(src), c.limit))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s: %d bytes, %v; want %d bytes", c.name, len(got), err, len(want))
+		}
+		if c.name == "announced" && cap(got) != len(body)+1 {
+			t.Errorf("announced: buffer of %d for %d bytes", cap(got), len(body))
+		}
+	}
+}
