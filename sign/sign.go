@@ -189,16 +189,20 @@ func (p *Pipeline) signAuthorized(ctx context.Context, s Subject, res *Result) e
 	}
 	m := bundle.MessageSignature{Certificate: p.Certificate, KeyHint: p.KeyHint, Digest: digest,
 		Signature: sig, TlogEntries: entries, Timestamps: stamps}
-	// The bytes to be written: accepted by the fast check, or not written unless the
-	// full check (on the same bundle, validated) accepts.
+	// The bytes to be written: MessageJSON's, when the fast check accepts them as they
+	// are; else protojson's, not written unless the full check (on the same bundle,
+	// validated) accepts.
+	if p.accepts != nil {
+		if data, ok := bundle.MessageJSON(m); ok && p.accepts(data, digest) {
+			return bundle.WriteBytes(s.Bundle, data)
+		}
+	}
 	data, err := bundle.EncodeMessage(m)
 	if err != nil {
 		return err
 	}
-	if p.accepts == nil || !p.accepts(data, digest) {
-		if err := p.verifyFull(m, digest); err != nil {
-			return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
-		}
+	if err := p.verifyFull(m, digest); err != nil {
+		return fmt.Errorf("the finished bundle does not verify, not writing it: %w", err)
 	}
 	return bundle.WriteBytes(s.Bundle, data)
 }
