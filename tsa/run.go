@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,10 +27,14 @@ type RunConfig struct {
 	// Chain is the TSA certificate chain, PEM, leaf first, ending with the root.
 	Chain  string
 	Policy asn1.ObjectIdentifier
-	// Serials: the state directory (required unless EphemeralSerials) and the replica.
+	// Serials: the state directory (required unless EphemeralSerials) and the replica,
+	// ReplicaID or, with ReplicaFromHost, the host name's (HostOrdinal with Getenv,
+	// os.Getenv when nil).
 	StateDir         string
 	EphemeralSerials bool
 	ReplicaID        int
+	ReplicaFromHost  bool
+	Getenv           func(string) string
 	// AuditLog, when set, is a file that gets one JSON line per token and refusal.
 	AuditLog string
 	// Addr and MetricsAddr are the listen addresses (metrics off when empty);
@@ -46,6 +51,24 @@ type RunConfig struct {
 	Stdout, Stderr io.Writer
 }
 
+// A RunConfig Run refuses before it opens anything; callers add the names of their
+// own settings.
+var (
+	// ErrNoKeyOrChain: Key or Chain is empty.
+	ErrNoKeyOrChain = errors.New("tsa: a signing key and a certificate chain are required")
+	// ErrNoState: no StateDir, and not EphemeralSerials.
+	ErrNoState = errors.New("tsa: a state directory is required so serial numbers never repeat across restarts")
+	// ErrShutdownTimes: Grace is not positive (requests in flight would be cut off at
+	// once) or Drain is negative.
+	ErrShutdownTimes = errors.New("tsa: the shutdown grace must be positive and the drain not negative")
+)
+
+// HostnameError is a ReplicaFromHost whose host name gives no replica id.
+type HostnameError struct{ Err error }
+
+func (e *HostnameError) Error() string { return "tsa: replica id from the host name: " + e.Err.Error() }
+func (e *HostnameError) Unwrap() error { return e.Err }
+
 // KeyError is a key RunConfig.Key names that could not be opened.
 type KeyError struct{ Err error }
 
@@ -56,6 +79,9 @@ func (e *KeyError) Unwrap() error { return e.Err }
 // serial state durably. It returns the time the stop began; an error closing the
 // serial state is one too, since the next start relies on the mark it wrote.
 func Run(ctx context.Context, c RunConfig) (stopAt time.Time, err error) {
+	if err := c.check(); err != nil {
+		return time.Time{}, err
+	}
 	var signer crypto.Signer
 	if keys.IsURI(c.Key) {
 		// An HSM key: the PIN comes from the URI's pin-source, is masked, and never
@@ -122,6 +148,32 @@ func Run(ctx context.Context, c RunConfig) (stopAt time.Time, err error) {
 		return stopAt, fmt.Errorf("serial state: %w", err)
 	}
 	return stopAt, nil
+}
+
+// check refuses what Run cannot run safely (ErrNoKeyOrChain, ErrNoState,
+// ErrShutdownTimes, HostnameError) and sets ReplicaID from the host name when
+// ReplicaFromHost.
+func (c *RunConfig) check() error {
+	switch {
+	case c.Key == "" || c.Chain == "":
+		return ErrNoKeyOrChain
+	case c.StateDir == "" && !c.EphemeralSerials:
+		return ErrNoState
+	case c.Grace <= 0 || c.Drain < 0:
+		return ErrShutdownTimes
+	case !c.ReplicaFromHost:
+		return nil
+	}
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	id, err := HostOrdinal(getenv)
+	if err != nil {
+		return &HostnameError{err}
+	}
+	c.ReplicaID = id
+	return nil
 }
 
 // HostOrdinal is the replica id a StatefulSet pod's host name gives (Ordinal): the

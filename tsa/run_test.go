@@ -86,10 +86,51 @@ func TestRunRefusesBeforeServing(t *testing.T) {
 		{"a PKCS#11 URI without a module", RunConfig{Key: "pkcs11:token=none;object=none"}, true},
 		{"no key file", RunConfig{Key: filepath.Join(dir, "missing.pem")}, false},
 	} {
+		tc.c.Chain, tc.c.EphemeralSerials, tc.c.Grace = filepath.Join(dir, "chain.pem"), true, time.Second
 		_, err := Run(t.Context(), tc.c)
 		var ke *KeyError
 		if err == nil || errors.As(err, &ke) != tc.key {
 			t.Errorf("%s: err %v, key error %v", tc.name, err, tc.key)
+		}
+	}
+}
+
+// TestRunConfigCheck: what Run refuses before it opens anything, and the replica id
+// ReplicaFromHost takes from the host name.
+func TestRunConfigCheck(t *testing.T) {
+	host := func(name string) func(string) string {
+		return func(k string) string {
+			if k == "HOSTNAME" {
+				return name
+			}
+			return ""
+		}
+	}
+	ok := RunConfig{Key: "key.pem", Chain: "chain.pem", StateDir: "state", Grace: time.Second}
+	for _, tc := range []struct {
+		name    string
+		edit    func(c *RunConfig)
+		err     error // nil: accepted, unless hostErr
+		hostErr bool  // a *HostnameError
+		replica int
+	}{
+		{"complete", func(c *RunConfig) {}, nil, false, 0},
+		{"ephemeral serials, no state", func(c *RunConfig) { c.StateDir, c.EphemeralSerials = "", true }, nil, false, 0},
+		{"no key", func(c *RunConfig) { c.Key = "" }, ErrNoKeyOrChain, false, 0},
+		{"no chain", func(c *RunConfig) { c.Chain = "" }, ErrNoKeyOrChain, false, 0},
+		{"no state", func(c *RunConfig) { c.StateDir = "" }, ErrNoState, false, 0},
+		{"no grace", func(c *RunConfig) { c.Grace = 0 }, ErrShutdownTimes, false, 0},
+		{"negative drain", func(c *RunConfig) { c.Drain = -time.Second }, ErrShutdownTimes, false, 0},
+		{"replica from host", func(c *RunConfig) { c.ReplicaFromHost, c.Getenv = true, host("cachet-tsa-2") }, nil, false, 2},
+		{"host without ordinal", func(c *RunConfig) { c.ReplicaFromHost, c.Getenv = true, host("cachet-tsa") }, nil, true, 0},
+	} {
+		c := ok
+		tc.edit(&c)
+		err := c.check()
+		var he *HostnameError
+		refused := tc.err != nil || tc.hostErr
+		if (err != nil) != refused || (tc.err != nil && !errors.Is(err, tc.err)) || errors.As(err, &he) != tc.hostErr || c.ReplicaID != tc.replica {
+			t.Errorf("%s: err %v, replica %d; want %v (host name error %v), replica %d", tc.name, err, c.ReplicaID, tc.err, tc.hostErr, tc.replica)
 		}
 	}
 }

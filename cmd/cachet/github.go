@@ -14,12 +14,8 @@ import (
 // rateWait (--rate-limit-wait). perm names the job permission the command needs, for
 // the message when the token is missing.
 func openGitHub(e *env, repo, apiURL, uploadURL, perm string, rateWait time.Duration, log io.Writer) (*gh.Client, error) {
-	var mask func(string)
-	if e.inActions() {
-		mask = e.action().AddMask
-	}
 	c, err := gh.FromEnv(e.getenv, repo, gh.Options{APIURL: apiURL, UploadURL: uploadURL,
-		MaxWait: rateWait, MaxWaitName: "--rate-limit-wait", Log: log}, mask)
+		MaxWait: rateWait, MaxWaitName: "--rate-limit-wait", Log: log}, e.mask())
 	switch {
 	case errors.Is(err, gh.ErrBadRepo):
 		return nil, usagef("--repo: %v (default $GITHUB_REPOSITORY)", err)

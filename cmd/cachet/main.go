@@ -50,6 +50,14 @@ func (e *env) action() *githubactions.Action {
 
 func (e *env) inActions() bool { return e.getenv("GITHUB_ACTIONS") == "true" }
 
+// mask hides a secret (a PIN, a token) from the job's log in Actions; nil elsewhere.
+func (e *env) mask() func(string) {
+	if !e.inActions() {
+		return nil
+	}
+	return e.action().AddMask
+}
+
 // outputs are a signing command's step outputs (when the runner gave GITHUB_OUTPUT)
 // and, when summary and the runner gave GITHUB_STEP_SUMMARY, its job summary.
 func (e *env) outputs(summary bool) report.Actions {

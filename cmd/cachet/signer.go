@@ -36,10 +36,7 @@ func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot) 
 			events = append(events, ev)
 		}
 	}
-	ko := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme)}
-	if e.inActions() {
-		ko.Mask = e.action().AddMask
-	}
+	ko := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme), Mask: e.mask()}
 	s, err = sign.NewSigner(ctx, sign.SignerOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
 		Issuer: f.issuer, Services: f.setup.Services, Trusted: tr, Audit: al,

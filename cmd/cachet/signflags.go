@@ -107,8 +107,7 @@ func (f *signFlags) checkRun() error {
 // imported trust cache) once it has resolved the trust. What a signing config chose
 // is said on stderr.
 func applySigningConfig(fs *flag.FlagSet, f *signFlags, e *env) error {
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	set := inputs.Given(fs)
 	f.setup.Explicit = sign.Explicit{Fulcio: set["fulcio-url"], Rekor: set["rekor-url"], TSA: set["timestamp-server-url"]}
 	f.setup.Followed = func(s sign.Services) { fmt.Fprintln(e.stderr, "signing config:", s.String()) }
 	return f.setupHint(f.setup.ReadSigningConfig())

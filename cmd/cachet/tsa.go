@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/tsa"
 )
@@ -25,70 +26,52 @@ func cmdTSA(ctx context.Context, args []string, e *env) error {
 }
 
 func cmdTSAServe(ctx context.Context, args []string, e *env) error {
+	c := tsa.RunConfig{Getenv: e.getenv, TuneGC: e.getenv("GOGC") == "", Stdout: e.stdout, Stderr: e.stderr}
 	fs := flag.NewFlagSet("cachet tsa serve", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:0", "listen address; the chosen one is printed on stdout")
-	keyFile := fs.String("key", "", "TSA private key: a PEM file (PKCS#8, EC or RSA) or a PKCS#11 URI (pkcs11:...; PIN from pin-source)")
-	chainFile := fs.String("chain", "", "TSA certificate chain, PEM, leaf first, ending with the root")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:0", "listen address; the chosen one is printed on stdout")
+	fs.StringVar(&c.Key, "key", "", "TSA private key: a PEM file (PKCS#8, EC or RSA) or a PKCS#11 URI (pkcs11:...; PIN from pin-source)")
+	fs.StringVar(&c.Chain, "chain", "", "TSA certificate chain, PEM, leaf first, ending with the root")
 	policy := fs.String("policy", tsa.DefaultPolicy.String(), "TSA policy OID of every token")
-	state := fs.String("state", "", "directory for the serial number high-water mark (required unless --insecure-ephemeral-serials)")
-	ephemeral := fs.Bool("insecure-ephemeral-serials", false, "without --state, derive serials from the clock (development only)")
-	replica := fs.Int("replica-id", 0, "this replica's id, 0.."+strconv.Itoa(tsa.MaxReplicaID)+"; unique per replica behind one URL")
-	fromHost := fs.Bool("replica-id-from-hostname", false, "take the replica id from the host name's ordinal suffix (a StatefulSet pod's cachet-tsa-2 is 2; $HOSTNAME, else the system's)")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address at /metrics (off when empty)")
-	drain := fs.Duration("shutdown-delay", 0, "on SIGTERM, report not ready on /readyz and keep serving this long before closing the listener (a load balancer's health-check interval)")
-	grace := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
-	auditLog := fs.String("audit-log", "", "append one JSON line per token and refusal to this file")
-	rateLimit := fs.Float64("rate-limit", 100, "requests per second per client IP; 0 disables")
-	rateBurst := fs.Int("rate-burst", 200, "rate-limit bucket size per client IP")
-	maxSize := fs.Int64("max-request-size", tsa.MaxRequestSize, "largest request body in bytes")
+	fs.StringVar(&c.StateDir, "state", "", "directory for the serial number high-water mark (required unless --insecure-ephemeral-serials)")
+	fs.BoolVar(&c.EphemeralSerials, "insecure-ephemeral-serials", false, "without --state, derive serials from the clock (development only)")
+	fs.IntVar(&c.ReplicaID, "replica-id", 0, "this replica's id, 0.."+strconv.Itoa(tsa.MaxReplicaID)+"; unique per replica behind one URL")
+	fs.BoolVar(&c.ReplicaFromHost, "replica-id-from-hostname", false, "take the replica id from the host name's ordinal suffix (a StatefulSet pod's cachet-tsa-2 is 2; $HOSTNAME, else the system's)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address at /metrics (off when empty)")
+	fs.DurationVar(&c.Drain, "shutdown-delay", 0, "on SIGTERM, report not ready on /readyz and keep serving this long before closing the listener (a load balancer's health-check interval)")
+	fs.DurationVar(&c.Grace, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
+	fs.StringVar(&c.AuditLog, "audit-log", "", "append one JSON line per token and refusal to this file")
+	fs.Float64Var(&c.Server.RateLimit, "rate-limit", 100, "requests per second per client IP; 0 disables")
+	fs.IntVar(&c.Server.RateBurst, "rate-burst", 200, "rate-limit bucket size per client IP")
+	fs.Int64Var(&c.Server.MaxRequestSize, "max-request-size", tsa.MaxRequestSize, "largest request body in bytes")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("cachet tsa serve: unexpected argument %q", fs.Arg(0))
 	}
-	if *keyFile == "" || *chainFile == "" {
-		return usagef("cachet tsa serve: --key and --chain are required (make a development pair with 'cachet tsa dev-chain --out DIR')")
-	}
-	oid, err := tsa.ParseOID(*policy)
-	if err != nil {
+	var err error
+	if c.Policy, err = tsa.ParseOID(*policy); err != nil {
 		return usagef("cachet tsa serve: --policy %q: %v", *policy, err)
 	}
-	if *state == "" && !*ephemeral {
-		return usagef("cachet tsa serve: --state DIR is required so serial numbers never repeat across restarts")
+	if c.ReplicaFromHost && inputs.Given(fs)["replica-id"] {
+		return usagef("cachet tsa serve: give --replica-id or --replica-id-from-hostname, not both")
 	}
-	if *fromHost {
-		replicaSet := false
-		fs.Visit(func(f *flag.Flag) { replicaSet = replicaSet || f.Name == "replica-id" })
-		if replicaSet {
-			return usagef("cachet tsa serve: give --replica-id or --replica-id-from-hostname, not both")
-		}
-		id, err := tsa.HostOrdinal(e.getenv)
-		if err != nil {
-			return usagef("cachet tsa serve: --replica-id-from-hostname: %v; pass --replica-id", err)
-		}
-		*replica = id
-	}
-	if *grace <= 0 || *drain < 0 {
-		return usagef("cachet tsa serve: --shutdown-timeout must be positive and --shutdown-delay not negative")
-	}
+	c.KeyOptions = keys.Options{Getenv: e.getenv, Mask: e.mask()}
 	// SIGTERM is how this command is meant to end: give it the time to drain and finish
 	// what is in flight, and exit 0 when it did.
-	e.grace.Extend(*drain + *grace + 2*time.Second)
-	keyOpts := keys.Options{Getenv: e.getenv, Mask: func(s string) {
-		if e.inActions() {
-			e.action().AddMask(s)
-		}
-	}}
-	stopAt, err := tsa.Run(ctx, tsa.RunConfig{
-		Key: *keyFile, KeyOptions: keyOpts, Chain: *chainFile, Policy: oid,
-		StateDir: *state, EphemeralSerials: *ephemeral, ReplicaID: *replica, AuditLog: *auditLog,
-		Addr: *addr, MetricsAddr: *metricsAddr,
-		Server: tsa.ServerOptions{MaxRequestSize: *maxSize, RateLimit: *rateLimit, RateBurst: *rateBurst},
-		Drain:  *drain, Grace: *grace, TuneGC: e.getenv("GOGC") == "", Stdout: e.stdout, Stderr: e.stderr,
-	})
+	e.grace.Extend(c.Drain + c.Grace + 2*time.Second)
+	stopAt, err := tsa.Run(ctx, c)
+	var he *tsa.HostnameError
 	var ke *tsa.KeyError
 	switch {
+	case errors.Is(err, tsa.ErrNoKeyOrChain):
+		return usagef("cachet tsa serve: --key and --chain are required (make a development pair with 'cachet tsa dev-chain --out DIR')")
+	case errors.Is(err, tsa.ErrNoState):
+		return usagef("cachet tsa serve: --state DIR is required so serial numbers never repeat across restarts")
+	case errors.Is(err, tsa.ErrShutdownTimes):
+		return usagef("cachet tsa serve: --shutdown-timeout must be positive and --shutdown-delay not negative")
+	case errors.As(err, &he):
+		return usagef("cachet tsa serve: --replica-id-from-hostname: %v; pass --replica-id", he.Err)
 	case errors.As(err, &ke):
 		return fmt.Errorf("cachet tsa serve: --key: %w", ke.Err)
 	case errors.Is(err, tsa.ErrKeyMismatch):
@@ -96,7 +79,7 @@ func cmdTSAServe(ctx context.Context, args []string, e *env) error {
 	case errors.Is(err, tsa.ErrSerialsLocked):
 		return fmt.Errorf("%w (--replica-id, --state)", err)
 	case errors.Is(err, tsa.ErrShutdownTimeout):
-		return fmt.Errorf("%w (--shutdown-timeout %s)", err, *grace)
+		return fmt.Errorf("%w (--shutdown-timeout %s)", err, c.Grace)
 	case err != nil:
 		return err
 	}

@@ -54,9 +54,7 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 
 // build merges the policy file and the flags (flags win) and loads the trusted root.
 func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.TrustedMaterial, error) {
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	// Inputs count as set too (parseFlags set them through fs.Set, so Visit sees them).
+	set := inputs.Given(fs) // inputs too: parseFlags set them through fs.Set
 	// The policy keys are the flag names but for these.
 	flagOf := map[string]string{"skip-tlog": "insecure-ignore-tlog", "key": ""}
 	flags := f.p

@@ -25,8 +25,7 @@ func (l *List) Set(v string) error {
 // input of the same name, as get returns it ("" for none). An input a flag refuses is
 // an error naming the input.
 func Fill(fs *flag.FlagSet, get func(name string) string) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := Given(fs)
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || err != nil {
@@ -49,6 +48,14 @@ func Fill(fs *flag.FlagSet, get func(name string) string) error {
 		}
 	})
 	return err
+}
+
+// Given is the set of fs's flags that were set: on the command line, or after Fill
+// from an input too. A caller tells an explicit value from the default by it.
+func Given(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }
 
 // Lines are the non-empty lines of v, trimmed.

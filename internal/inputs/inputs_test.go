@@ -52,3 +52,22 @@ func TestLines(t *testing.T) {
 		t.Errorf("Lines = %q", got)
 	}
 }
+
+// TestGiven: a flag counts as given when the command line or an input set it, even to
+// its default value; a flag left at its default does not.
+func TestGiven(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.Int("replica-id", 0, "")
+	fs.String("fulcio-url", "", "")
+	fs.Bool("staging", false, "")
+	if err := fs.Parse([]string{"--replica-id", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Fill(fs, func(k string) string { return map[string]string{"fulcio-url": "https://f"}[k] }); err != nil {
+		t.Fatal(err)
+	}
+	got := Given(fs)
+	if !got["replica-id"] || !got["fulcio-url"] || got["staging"] || len(got) != 2 {
+		t.Errorf("Given = %v, want replica-id and fulcio-url", got)
+	}
+}
