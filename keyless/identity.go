@@ -128,6 +128,19 @@ type Expectations struct {
 	AllowedEvents   []string // event_name values; empty allows any
 }
 
+// ParseEvents reads a comma-separated list of event names (push, release) for
+// AllowedEvents; blanks around and between them are dropped, and an empty list, which
+// allows any event, is nil.
+func ParseEvents(list string) []string {
+	var events []string
+	for _, ev := range strings.Split(list, ",") {
+		if ev = strings.TrimSpace(ev); ev != "" {
+			events = append(events, ev)
+		}
+	}
+	return events
+}
+
 // Check returns a *RefusalError naming the first expectation the claims contradict.
 func (e Expectations) Check(c *Claims) error {
 	if e.Repository != "" && !strings.EqualFold(e.Repository, c.Repository) {

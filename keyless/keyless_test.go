@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +241,23 @@ func TestExpectations(t *testing.T) {
 				t.Fatalf("err = %v, want refusal mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseEvents(t *testing.T) {
+	for _, tc := range []struct {
+		list string
+		want []string
+	}{
+		{"", nil},
+		{" , ,", nil},
+		{"push", []string{"push"}},
+		{"push,release", []string{"push", "release"}},
+		{" push , ,release ", []string{"push", "release"}},
+	} {
+		if got := ParseEvents(tc.list); !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+			t.Errorf("ParseEvents(%q) = %q, want %q", tc.list, got, tc.want)
+		}
 	}
 }
 

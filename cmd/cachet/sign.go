@@ -122,22 +122,17 @@ func readChecksums(path string) ([]sign.Checksum, error) {
 	return sums, nil
 }
 
-// loadToken reads the identity token from the flag (a JWT or @FILE) or requests it
-// from the runner, and masks it in Actions before anything else can print it.
+// loadToken is keyless.Token with the flag named: the identity token from the flag (a
+// JWT or @FILE), else requested from the runner, masked in Actions before anything
+// else can print it.
 func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
-	tok, err := readToken(ctx, flagVal, e)
-	if err == nil && tok != "" && e.inActions() {
-		e.action().AddMask(tok)
-	}
-	return tok, err
-}
-
-// readToken is keyless.Token with the flag named.
-func readToken(ctx context.Context, flagVal string, e *env) (string, error) {
 	tok, err := keyless.Token(ctx, flagVal, &http.Client{Timeout: 30 * time.Second}, e.getenv)
 	var tfe *keyless.TokenFileError
 	if errors.As(err, &tfe) {
 		return "", usagef("--identity-token: %v", tfe.Err)
+	}
+	if mask := e.mask(); mask != nil && tok != "" {
+		mask(tok)
 	}
 	return tok, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/report"
@@ -30,19 +29,13 @@ func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot) 
 			closeAudit()
 		}
 	}()
-	var events []string
-	for _, ev := range strings.Split(f.allowedEvents, ",") {
-		if ev = strings.TrimSpace(ev); ev != "" {
-			events = append(events, ev)
-		}
-	}
 	ko := keys.Options{Getenv: e.getenv, Scheme: keys.Scheme(f.rsaScheme), Mask: e.mask()}
 	s, err = sign.NewSigner(ctx, sign.SignerOptions{
 		Token:  func(ctx context.Context) (string, error) { return loadToken(ctx, f.identityToken, e) },
 		Issuer: f.issuer, Services: f.setup.Services, Trusted: tr, Audit: al,
 		ServerURL: f.serverURL, IgnoreSCT: f.ignoreSCT,
 		Expectations: keyless.Expectations{Repository: f.expRepo, Ref: f.expRef, Workflow: f.expWorkflow,
-			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: events},
+			AllowSelfHosted: f.allowSelfHosted, AllowedEvents: keyless.ParseEvents(f.allowedEvents)},
 		Key: f.key, KeyOptions: ko, PolicyPath: f.policyFile, Tenant: f.tenant, TLogUpload: f.tlogUpload,
 	})
 	switch {
