@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"path/filepath"
 
 	"github.com/cachet-sign/cachet/internal/inputs"
 	"github.com/cachet-sign/cachet/internal/report"
@@ -105,7 +104,6 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	var insecureRegistry bool
 	fs.Var(&images, "image", "container image REGISTRY/REPO[:TAG|@sha256:HEX] whose attached Sigstore bundles (OCI referrers) to verify (repeatable)")
 	fs.BoolVar(&insecureRegistry, "allow-insecure-registry", false, "talk plain http to the registry (loopback and private addresses always do)")
-	a := e.action()
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
@@ -145,12 +143,9 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 		reg := &oci.Client{Getenv: e.getenv, InsecureHTTP: insecureRegistry}
 		results = append(results, verify.VerifyImages(ctx, v, images, reg)...)
 	}
-	if reportPath == "" && e.inActions() && e.getenv("RUNNER_TEMP") != "" {
-		reportPath = filepath.Join(e.getenv("RUNNER_TEMP"), "cachet-verify-report.json")
-	}
 	o := report.VerifyOutputs{JSON: output == "json", ReportPath: reportPath}
 	if e.inActions() {
-		o.Action, o.StepOutputs, o.StepSummary = a, e.getenv("GITHUB_OUTPUT") != "", e.getenv("GITHUB_STEP_SUMMARY") != ""
+		o.InRunner(e.outputs(true), e.getenv("RUNNER_TEMP"))
 	}
 	return report.NewVerification(results, p).Publish(e.stdout, o)
 }

@@ -84,3 +84,20 @@ func TestPublish(t *testing.T) {
 		})
 	}
 }
+
+// TestInRunner: in Actions the report goes to RUNNER_TEMP unless a path was given, and
+// nowhere when the runner gave no RUNNER_TEMP.
+func TestInRunner(t *testing.T) {
+	a := Actions{StepOutputs: true}
+	for _, tc := range []struct{ path, temp, want string }{
+		{"", "/runner/temp", filepath.Join("/runner/temp", ReportFile)},
+		{"mine.json", "/runner/temp", "mine.json"},
+		{"", "", ""},
+	} {
+		o := VerifyOutputs{ReportPath: tc.path}
+		o.InRunner(a, tc.temp)
+		if o.ReportPath != tc.want || !o.StepOutputs {
+			t.Errorf("path %q, RUNNER_TEMP %q: report %q (want %q), outputs %+v", tc.path, tc.temp, o.ReportPath, tc.want, o.Actions)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -78,6 +79,19 @@ type VerifyOutputs struct {
 	// step outputs verified, failed and report when StepOutputs, and the job summary
 	// (VerifySummary) when StepSummary.
 	Actions
+}
+
+// ReportFile is the JSON report's name in the runner's temporary directory.
+const ReportFile = "cachet-verify-report.json"
+
+// InRunner sets o for a run in GitHub Actions: a's annotations, step outputs and
+// summary, and, unless ReportPath names a file, the JSON report in runnerTemp
+// ($RUNNER_TEMP, when the runner gave one), so the report output always names one.
+func (o *VerifyOutputs) InRunner(a Actions, runnerTemp string) {
+	o.Actions = a
+	if o.ReportPath == "" && runnerTemp != "" {
+		o.ReportPath = filepath.Join(runnerTemp, ReportFile)
+	}
 }
 
 // Publish writes v (the report of results) to stdout and where o says, and is an error
