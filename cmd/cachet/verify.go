@@ -149,3 +149,87 @@ func cmdVerify(ctx context.Context, args []string, e *env) error {
 	}
 	return report.NewVerification(results, p).Publish(e.stdout, o)
 }
+
+// cmdVerifyBundle verifies one artifact against one bundle, with cosign verify-blob's
+// flags and as the sigstore-conformance client protocol asks (docs/cli_protocol.md):
+//
+//	verify-bundle --bundle B (--certificate-identity I --certificate-oidc-issuer U | --key K) [--trusted-root T] FILE_OR_DIGEST
+//
+// A DSSE bundle verifies when the artifact is one of its statement's subjects, whatever
+// the predicate type, unless --type (or the policy file) names one.
+func cmdVerifyBundle(ctx context.Context, args []string, e *env) error {
+	var pf policyFlags
+	var bundle string
+	fs := flag.NewFlagSet("cachet verify-bundle", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: cachet verify-bundle --bundle B (--certificate-identity I --certificate-oidc-issuer U | --key K) [--trusted-root T] [flags] FILE_OR_sha256:HEX\n\n")
+		fs.PrintDefaults()
+	}
+	pf.register(fs)
+	fs.StringVar(&bundle, "bundle", "", "bundle file (default ARTIFACT.sigstore.json)")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("verify-bundle takes one artifact (a path or sha256:HEX), got %d", fs.NArg())
+	}
+	p, tm, err := pf.build(fs, e)
+	if err != nil {
+		return err
+	}
+	// As cosign verify-blob: any predicate type unless --type; a certificate without a
+	// runner environment is judged by identity and issuer alone.
+	p.AsVerifyBlob()
+	if err := checkName("artifact", fs.Arg(0)); err != nil {
+		return err
+	}
+	s, err := verify.BundleSubject(fs.Arg(0), bundle)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	v, err := verify.New(tm, p)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	r := v.Verify(ctx, s)
+	if !r.Verified {
+		return fmt.Errorf("%s: not verified: %s", r.Name, r.Error)
+	}
+	fmt.Fprintf(e.stdout, "Verified OK: %s\n", report.Describe(r))
+	return nil
+}
+
+// cmdPolicy prints, for a bundle cachet (or cosign) made, the policy a consumer should
+// pin and the exact commands that check it: the identity as an anchored regexp that
+// allows any ref of the same workflow only when asked, the issuer, and the repository's
+// numeric id, which survives renames and is not reusable by a squatter.
+func cmdPolicy(ctx context.Context, args []string, e *env) error {
+	var bundlePath string
+	var anyRef bool
+	fs := flag.NewFlagSet("cachet policy", flag.ContinueOnError)
+	fs.StringVar(&bundlePath, "bundle", "", "a bundle of what was signed")
+	fs.BoolVar(&anyRef, "any-ref", false, "accept the same workflow at any ref (for releases from tags)")
+	var tf tufFlags
+	tf.register(fs) // named in the printed commands: where the verifier's trust comes from
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if bundlePath == "" {
+		return usagef("--bundle is required")
+	}
+	p, err := verify.PolicyForBundle(bundlePath, anyRef)
+	var ve *verify.Error
+	switch {
+	case errors.Is(err, verify.ErrKeyBundle):
+		return usagef("%s is a key-based bundle: verify it with --key", bundlePath)
+	case errors.As(err, &ve):
+		return usagef("%v", err)
+	case err != nil:
+		return err
+	}
+	tufURL, path, err := tf.names(e)
+	if err != nil {
+		return err
+	}
+	return report.WritePolicy(e.stdout, p, tufURL, path)
+}
