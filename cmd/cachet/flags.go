@@ -3,9 +3,11 @@ package main
 import (
 	"flag"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/cachet-sign/cachet/internal/cli"
+	"github.com/cachet-sign/cachet/internal/names"
 	"github.com/cachet-sign/cachet/internal/regfile"
 	"github.com/cachet-sign/cachet/internal/release"
 )
@@ -36,4 +38,14 @@ func expandArtifacts(patterns []string, dirs bool, warn io.Writer) ([]string, er
 		}
 	}
 	return out, nil
+}
+
+// checkName refuses a name with a control character before anything is signed: its
+// bundle path would reach the one-per-line bundle-paths output, where a line break
+// splits it into two entries.
+func checkName(what, name string) error {
+	if names.HasControl(name) {
+		return usagef("%s %s: the name holds a control character; a line break would split the bundle-paths output and could inject workflow commands into the log: rename it", what, strconv.Quote(name))
+	}
+	return nil
 }

@@ -5,11 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"net/http"
-	"time"
+	"fmt"
 
+	"github.com/cachet-sign/cachet/internal/progress"
 	"github.com/cachet-sign/cachet/internal/report"
-	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/sign"
 )
 
@@ -84,6 +83,20 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	return r.Publish(e.stdout, e.outputs(true)) // key mode has always written its summary
 }
 
+// runSubjects signs subjects f.parallel at a time, reports each on stderr as it
+// finishes and shows progress. isRefusal sorts refusals from failures (key mode).
+func runSubjects(ctx context.Context, e *env, p *sign.Pipeline, subjects []sign.Subject, f *signFlags, isRefusal func(error) bool) *sign.Report {
+	pr := progress.New(e.stderr, f.progress, len(subjects))
+	defer pr.Stop()
+	outs := p.SignAll(ctx, subjects, sign.RunOptions{Parallel: f.parallel, Resume: f.resume, OnOutcome: func(o sign.Outcome) {
+		pr.Add(o.Err != nil, o.Kept, p.Describe(o))
+	}})
+	rep := sign.NewReport(outs, isRefusal)
+	pr.Stop()
+	fmt.Fprintln(e.stderr, rep.Counts())
+	return rep
+}
+
 // planHint is pl.Subjects with the flag a refusal is about.
 func planHint(pl sign.Plan) ([]sign.Subject, error) {
 	if pl.Len() == 0 {
@@ -120,19 +133,4 @@ func readChecksums(path string) ([]sign.Checksum, error) {
 		return nil, usagef("--checksums: %v", err)
 	}
 	return sums, nil
-}
-
-// loadToken is keyless.Token with the flag named: the identity token from the flag (a
-// JWT or @FILE), else requested from the runner, masked in Actions before anything
-// else can print it.
-func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
-	tok, err := keyless.Token(ctx, flagVal, &http.Client{Timeout: 30 * time.Second}, e.getenv)
-	var tfe *keyless.TokenFileError
-	if errors.As(err, &tfe) {
-		return "", usagef("--identity-token: %v", tfe.Err)
-	}
-	if mask := e.mask(); mask != nil && tok != "" {
-		mask(tok)
-	}
-	return tok, err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
 	"github.com/cachet-sign/cachet/internal/report"
@@ -54,6 +56,21 @@ func newSigner(ctx context.Context, e *env, f *signFlags, tr *root.TrustedRoot) 
 		return nil, nil, tokenHint(err)
 	}
 	return s, func() { s.Close(); closeAudit() }, nil
+}
+
+// loadToken is keyless.Token with the flag named: the identity token from the flag (a
+// JWT or @FILE), else requested from the runner, masked in Actions before anything
+// else can print it.
+func loadToken(ctx context.Context, flagVal string, e *env) (string, error) {
+	tok, err := keyless.Token(ctx, flagVal, &http.Client{Timeout: 30 * time.Second}, e.getenv)
+	var tfe *keyless.TokenFileError
+	if errors.As(err, &tfe) {
+		return "", usagef("--identity-token: %v", tfe.Err)
+	}
+	if mask := e.mask(); mask != nil && tok != "" {
+		mask(tok)
+	}
+	return tok, err
 }
 
 // tokenHint adds to a refused token (or an issuer Fulcio refuses) the flags that fix
