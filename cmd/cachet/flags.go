@@ -12,10 +12,6 @@ import (
 	"github.com/cachet-sign/cachet/internal/release"
 )
 
-// errHelpShown is what a command returns after -h or --help printed its usage on
-// stdout: the run ends there, with exit 0.
-var errHelpShown = cli.ErrHelpShown
-
 // parseFlags parses args and fills the flags not given from the action's inputs
 // (cli.Parse): INPUT_FULCIO-URL for --fulcio-url.
 func parseFlags(fs *flag.FlagSet, args []string, e *env) error {

@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, e *env) int {
 // returned: what it did not finish is not a success.
 func exit(ctx context.Context, err error, e *env) int {
 	err, intr := interrupt.Result(ctx, err, e.grace.Stopped())
-	if intr == nil && (err == nil || errors.Is(err, errHelpShown)) {
+	if intr == nil && (err == nil || errors.Is(err, cli.ErrHelpShown)) {
 		return exitOK
 	}
 	code := exitFailure

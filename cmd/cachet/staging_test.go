@@ -20,7 +20,7 @@ func TestStagingSelectsTheStagingRepository(t *testing.T) {
 		return ""
 	}, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
 	tf := tufFlags{staging: true}
-	o, named, err := tf.options(e)
+	o, named, err := tf.repository().RefreshOptions(e.getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestStagingSelectsTheStagingRepository(t *testing.T) {
 	}
 	for _, bad := range []tufFlags{{staging: true, url: "https://x"}, {staging: true, root: "root.json"}} {
 		var ue *usageError
-		if _, _, err := bad.options(e); !errors.As(err, &ue) {
+		if _, _, err := bad.repository().RefreshOptions(e.getenv); !errors.As(tufHint(err), &ue) {
 			t.Errorf("%+v: err %v, want a usage error", bad, err)
 		}
 	}

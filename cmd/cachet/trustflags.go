@@ -25,20 +25,6 @@ func (t *tufFlags) repository() trust.Repository {
 	return trust.Repository{URL: t.url, RootPath: t.root, Staging: t.staging}
 }
 
-// names are the repository URL and root file the flags or their environment
-// variables give (trust.Repository.Names).
-func (t *tufFlags) names(e *env) (url, rootPath string, err error) {
-	url, rootPath, err = t.repository().Names(e.getenv)
-	return url, rootPath, tufHint(err)
-}
-
-// options are the repository the flags (or their environment variables) name, and
-// whether a flag (or action input) named it (trust.Repository.RefreshOptions).
-func (t *tufFlags) options(e *env) (trust.RefreshOptions, bool, error) {
-	o, named, err := t.repository().RefreshOptions(e.getenv)
-	return o, named, tufHint(err)
-}
-
 // tufHint names the flags a trust.Repository error is about.
 func tufHint(err error) error {
 	var rfe *trust.RootFileError
@@ -51,19 +37,6 @@ func tufHint(err error) error {
 		return usagef("--tuf-root: %v", rfe.Err)
 	}
 	return err
-}
-
-// verifyTrustedRoot is the trusted root verify and verify-bundle use: --trusted-root (a
-// trusted_root.json or a cachet trust envelope), else an imported trust cache, else the
-// TUF repository's (its cache while valid, else refreshed); when the repository cannot
-// be reached, what it last served, else the embedded public-good snapshot, with a
-// warning. Verification itself stays offline in every case.
-func verifyTrustedRoot(e *env, path string, tf *tufFlags) (*root.TrustedRoot, error) {
-	r, err := resolveTrustedRoot(e, path, true, tf)
-	if err != nil {
-		return nil, err
-	}
-	return r.TrustedRoot, nil
 }
 
 // signingTrustedRoot is the trusted root a signing command checks its bundles (and the
@@ -92,8 +65,8 @@ func resolveTrustedRoot(e *env, path string, verifying bool, tf *tufFlags) (*tru
 	o := trust.ResolveOptions{File: path, Dir: trust.DefaultDir(e.getenv), Embedded: verifying, RefuseStale: !verifying}
 	if path == "" {
 		var err error
-		if o.TUF, o.TUFNamed, err = tf.options(e); err != nil {
-			return nil, err
+		if o.TUF, o.TUFNamed, err = tf.repository().RefreshOptions(e.getenv); err != nil {
+			return nil, tufHint(err)
 		}
 	}
 	r, err := trust.Resolve(o)

@@ -16,14 +16,10 @@ import (
 
 // policyFlags are the policy flags verify and verify-bundle share; names follow cosign.
 type policyFlags struct {
-	p                       verify.Policy
-	policyFile, keyFile     string
-	trustedRoot             string
-	allowSelfHosted         bool
-	minTimestamps           int
-	skipTlog, allowUnanchor bool
-	ignoreSCT               bool
-	tuf                     tufFlags
+	p                   verify.Policy
+	policyFile, keyFile string
+	trustedRoot         string
+	tuf                 tufFlags
 }
 
 func (f *policyFlags) register(fs *flag.FlagSet) {
@@ -38,15 +34,15 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.p.Event, "event", "", "trigger event required (push, release, ...)")
 	fs.StringVar(&f.p.SourceDigest, "source-digest", "", "source commit required")
 	fs.StringVar(&f.p.ServerURL, "github-server-url", "", "GitHub server for owner/name forms (default https://github.com)")
-	fs.BoolVar(&f.allowSelfHosted, "allow-self-hosted", false, "accept signatures made on self-hosted runners")
+	fs.BoolVar(&f.p.AllowSelfHosted, "allow-self-hosted", false, "accept signatures made on self-hosted runners")
 	fs.StringVar(&f.keyFile, "key", "", "public key (PEM file) for key-based bundles")
 	fs.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON, keys are these flag names); flags override it")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json or a cachet trust export file; default the TUF repository's (--tuf-url; its cache while valid, else refreshed; unreachable: what it last served, else the embedded public-good snapshot)")
 	f.tuf.register(fs)
 	fs.BoolVar(&f.tuf.staging, "staging", false, "without --trusted-root: trust the Sigstore staging instance ("+trust.StagingRepository+", through sigstore-go's embedded staging TUF root) instead of public-good")
-	fs.IntVar(&f.minTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
-	fs.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
-	fs.BoolVar(&f.ignoreSCT, "insecure-ignore-sct", false, "accept Fulcio certificates without a valid SCT from a CT log in the trusted root (default: one is required, as cosign requires it); results say the SCT was not checked")
+	fs.IntVar(&f.p.MinTimestamps, "min-timestamps", 0, "RFC 3161 timestamps from trusted TSAs required")
+	fs.BoolVar(&f.p.SkipTlog, "insecure-ignore-tlog", false, "accept bundles without a transparency-log entry (key mode with timestamps)")
+	fs.BoolVar(&f.p.InsecureIgnoreSCT, "insecure-ignore-sct", false, "accept Fulcio certificates without a valid SCT from a CT log in the trusted root (default: one is required, as cosign requires it); results say the SCT was not checked")
 	fs.StringVar(&f.p.PredicateType, "type", "", "attestation bundles: predicate type required (slsaprovenance1, spdx, cyclonedx, a URI), or any (a signature or an attestation of any type naming the artifact as a subject); verify requires it for attestations, verify-bundle defaults to any")
 	fs.StringVar(&f.p.BuilderID, "builder-id", "", "SLSA provenance: builder id required (default: --workflow, else the signing workflow)")
 }
@@ -56,9 +52,7 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	set := inputs.Given(fs) // inputs too: parseFlags set them through fs.Set
 	// The policy keys are the flag names but for these.
 	flagOf := map[string]string{"skip-tlog": "insecure-ignore-tlog", "key": ""}
-	flags := f.p
-	flags.AllowSelfHosted, flags.MinTimestamps, flags.SkipTlog, flags.InsecureIgnoreSCT = f.allowSelfHosted, f.minTimestamps, f.skipTlog, f.ignoreSCT
-	p, err := verify.LoadPolicy(verify.PolicySources{File: f.policyFile, Key: f.keyFile, Given: &flags, Named: func(key string) bool {
+	p, err := verify.LoadPolicy(verify.PolicySources{File: f.policyFile, Key: f.keyFile, Given: &f.p, Named: func(key string) bool {
 		if name, ok := flagOf[key]; ok {
 			return set[name]
 		}
@@ -79,13 +73,15 @@ func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.Trus
 	if p.InsecureIgnoreSCT && p.KeyPEM == "" {
 		fmt.Fprintln(e.stderr, "cachet: warning: insecure-ignore-sct: certificates' SCTs are not checked, so a certificate no CT log has seen is accepted")
 	}
-	// A plain trusted_root.json or a cachet trust envelope (cachet trust export), else
-	// the trust cache, else the embedded public-good snapshot; said on stderr.
-	tr, err := verifyTrustedRoot(e, f.trustedRoot, &f.tuf)
+	// --trusted-root (a trusted_root.json or a cachet trust envelope), else an imported
+	// trust cache, else the TUF repository's (its cache while valid, else refreshed);
+	// when the repository cannot be reached, what it last served, else the embedded
+	// public-good snapshot, with a warning. Verification itself stays offline.
+	r, err := resolveTrustedRoot(e, f.trustedRoot, true, &f.tuf)
 	if err != nil {
 		return nil, nil, err
 	}
-	return p, tr, nil
+	return p, r.TrustedRoot, nil
 }
 
 func cmdVerify(ctx context.Context, args []string, e *env) error {
@@ -227,9 +223,9 @@ func cmdPolicy(ctx context.Context, args []string, e *env) error {
 	case err != nil:
 		return err
 	}
-	tufURL, path, err := tf.names(e)
+	tufURL, path, err := tf.repository().Names(e.getenv)
 	if err != nil {
-		return err
+		return tufHint(err)
 	}
 	return report.WritePolicy(e.stdout, p, tufURL, path)
 }
