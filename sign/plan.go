@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,9 +42,9 @@ type Plan struct {
 	// ChecksumsPath, whose directory receives their bundles unless OutputDir is set.
 	Checksums     []Checksum
 	ChecksumsPath string
-	// Digests are artifacts signed by digest alone (Name is the hex digest); their
-	// bundles go to OutputDir, else the working directory.
-	Digests []Checksum
+	// Digests are artifacts signed by digest alone, each named by its hex digest; their
+	// bundles (HEX.sigstore.json) go to OutputDir, else the working directory.
+	Digests [][]byte
 	// Bundle is the one bundle path when exactly one artifact is signed.
 	Bundle string
 	// OutputDir receives every bundle (NAME.sigstore.json) when set.
@@ -106,10 +107,14 @@ func (pl Plan) Subjects() ([]Subject, error) {
 		}
 		out = append(out, Subject{Path: p, Name: p, Bundle: b})
 	}
+	digests := make([]Checksum, len(pl.Digests))
+	for i, d := range pl.Digests {
+		digests[i] = Checksum{Name: hex.EncodeToString(d), Digest: d}
+	}
 	for _, set := range []struct {
 		sums []Checksum
 		dir  string
-	}{{pl.Checksums, filepath.Dir(pl.ChecksumsPath)}, {pl.Digests, "."}} {
+	}{{pl.Checksums, filepath.Dir(pl.ChecksumsPath)}, {digests, "."}} {
 		dir := set.dir
 		if pl.OutputDir != "" {
 			dir = pl.OutputDir

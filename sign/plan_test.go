@@ -22,7 +22,7 @@ func TestPlanSubjects(t *testing.T) {
 		}
 	}
 	sums := []Checksum{{Name: "dist/tool.tar.gz", Digest: []byte{1}}}
-	digests := []Checksum{{Name: "ab12", Digest: []byte{2}}}
+	digests := [][]byte{{0xab, 0x12}}
 	for _, tc := range []struct {
 		name    string
 		plan    Plan

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,12 +42,8 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	digests, err := digestsHint(f.subjectDigests)
-	if err != nil {
+	if pl.Digests, err = digestsHint(f.subjectDigests); err != nil {
 		return err
-	}
-	for _, d := range digests {
-		pl.Digests = append(pl.Digests, sign.Checksum{Name: hex.EncodeToString(d), Digest: d})
 	}
 	subjects, err := planHint(pl)
 	if err != nil {
