@@ -30,6 +30,18 @@ type RunOptions struct {
 	OnOutcome func(Outcome)
 }
 
+// MaxParallel is the largest RunOptions.Parallel a caller should let a user ask for.
+const MaxParallel = 256
+
+// CheckParallel refuses a number of subjects signed at once outside 1..MaxParallel,
+// in words a caller puts after its own name for it.
+func CheckParallel(n int) error {
+	if n < 1 || n > MaxParallel {
+		return fmt.Errorf("want 1 to %d", MaxParallel)
+	}
+	return nil
+}
+
 // Outcome is what happened to one subject in SignAll.
 type Outcome struct {
 	Result

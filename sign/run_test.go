@@ -315,3 +315,11 @@ func TestSignResignsOnDuplicate(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckParallel(t *testing.T) {
+	for n, ok := range map[int]bool{-1: false, 0: false, 1: true, 8: true, MaxParallel: true, MaxParallel + 1: false} {
+		if err := CheckParallel(n); (err == nil) != ok {
+			t.Errorf("CheckParallel(%d) = %v, want accepted %v", n, err, ok)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/inputs"
+	"github.com/cachet-sign/cachet/internal/progress"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/policy"
 	"github.com/cachet-sign/cachet/sign"
@@ -89,13 +90,11 @@ func (f *signFlags) registerKeyMode(fs *flag.FlagSet) {
 }
 
 func (f *signFlags) checkRun() error {
-	if f.parallel < 1 || f.parallel > 256 {
-		return usagef("--parallel %d: want 1 to 256", f.parallel)
+	if err := sign.CheckParallel(f.parallel); err != nil {
+		return usagef("--parallel %d: %v", f.parallel, err)
 	}
-	switch f.progress {
-	case "auto", "bar", "lines", "none":
-	default:
-		return usagef("--progress %q: want auto, bar, lines or none", f.progress)
+	if err := progress.CheckMode(f.progress); err != nil {
+		return usagef("--progress %q: %v", f.progress, err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@
 package progress
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +25,16 @@ type Progress struct {
 	stopOnce                sync.Once
 	quit                    chan struct{}
 	drawn                   bool
+}
+
+// CheckMode refuses a mode New does not know, in words a caller puts after its own
+// name for it.
+func CheckMode(mode string) error {
+	switch mode {
+	case "auto", "bar", "lines", "none":
+		return nil
+	}
+	return errors.New("want auto, bar, lines or none")
 }
 
 // New starts a display of total items in mode auto (bar on a terminal, else lines),

@@ -34,3 +34,11 @@ func TestLinesAndNone(t *testing.T) {
 		t.Fatalf("auto on a non-terminal: %q", b.String())
 	}
 }
+
+func TestCheckMode(t *testing.T) {
+	for mode, ok := range map[string]bool{"auto": true, "bar": true, "lines": true, "none": true, "": false, "Bar": false, "quiet": false} {
+		if err := CheckMode(mode); (err == nil) != ok {
+			t.Errorf("CheckMode(%q) = %v, want accepted %v", mode, err, ok)
+		}
+	}
+}
