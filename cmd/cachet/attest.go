@@ -137,15 +137,14 @@ func cmdAttest(ctx context.Context, args []string, e *env) error {
 	}
 
 	// 5. Outputs.
-	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID, Check: f.check(sg)}
+	who, check, err := report.SignerOf(sg, f.tenant, f.setup.TrustedRoot, f.tlogUpload)
+	if err != nil {
+		return err
+	}
+	out := report.Attestation{Subjects: subjects, Digest: r.Digest, LogIndex: r.LogIndex, GitHubID: attID, Signer: who, Check: check}
 	out.Check.Bundle, out.Check.Artifact, out.Check.PredicateType = bundlePath, firstOr(pl.Paths), predType
-	if sg.Key != nil {
-		out.KeyID, out.Tenant = sg.Key.ID, f.tenant
-	} else {
-		out.Identity, out.Issuer = sg.Identity.SAN, sg.Identity.Issuer
-		if f.push {
-			out.Check.Image = img.Digest.String()
-		}
+	if f.push && sg.Key == nil {
+		out.Check.Image = img.Digest.String()
 	}
 	return out.Publish(e.stdout, e.outputs(f.showSummary))
 }

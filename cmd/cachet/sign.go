@@ -65,17 +65,12 @@ func cmdSign(ctx context.Context, args []string, e *env) error {
 	rep := runSubjects(ctx, e, sg.Pipeline, subjects, &f, sg.IsRefusal)
 
 	// 5. Outputs.
-	r := report.Signing{Report: rep, Check: f.check(sg)}
-	if sg.Key == nil {
-		r.Identity, r.Issuer = sg.Identity.SAN, sg.Identity.Issuer
-		return r.Publish(e.stdout, e.outputs(f.showSummary))
-	}
-	pubPEM, err := sg.Key.PublicPEM()
+	who, check, err := report.SignerOf(sg, f.tenant, f.setup.TrustedRoot, f.tlogUpload)
 	if err != nil {
 		return err
 	}
-	r.KeyID, r.PublicKey, r.Tenant = sg.Key.ID, string(pubPEM), f.tenant
-	return r.Publish(e.stdout, e.outputs(true)) // key mode has always written its summary
+	r := report.Signing{Report: rep, Signer: who, Check: check}
+	return r.Publish(e.stdout, e.outputs(f.showSummary || sg.Key != nil)) // key mode has always written its summary
 }
 
 // runSubjects signs subjects f.parallel at a time, reports each on stderr as it

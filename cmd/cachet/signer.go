@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cachet-sign/cachet/internal/audit"
-	"github.com/cachet-sign/cachet/internal/report"
 	"github.com/cachet-sign/cachet/keyless"
 	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/sign"
@@ -85,13 +84,4 @@ func tokenHint(err error) error {
 		return fmt.Errorf("%w; name one with --fulcio-url or --signing-config, or sign in key mode (--key)", err)
 	}
 	return err
-}
-
-// check is how to verify what s signs: by the certificate's identity and issuer, or
-// (key mode) by the public key, with the trusted root for its timestamps.
-func (f *signFlags) check(s *sign.Signer) report.Check {
-	if s.Identity != nil {
-		return report.Check{Identity: s.Identity.SAN, Issuer: s.Identity.Issuer}
-	}
-	return report.Check{Key: true, TrustedRoot: f.setup.TrustedRoot, TLog: f.tlogUpload}
 }

@@ -39,13 +39,34 @@ func (o Actions) addSummary(md func() string) {
 // Signing is what a cachet sign run reports: keyless, the certificate's identity and
 // issuer; key mode (Check.Key), the key and the tenant.
 type Signing struct {
-	Report           *sign.Report
-	Identity, Issuer string // keyless
-	// Key mode: the key's id (the bundle's publicKey.hint), its PEM public key, and the
-	// tenant whose key it is.
-	KeyID, PublicKey, Tenant string
+	Report *sign.Report
+	Signer
 	// Check is how to verify the run; its Bundle and Artifact are the report's first.
 	Check Check
+}
+
+// Signer is who signed: keyless, the certificate's identity and issuer; key mode, the
+// key's id (the bundle's publicKey.hint), its PEM public key, and the tenant whose key
+// it is.
+type Signer struct {
+	Identity, Issuer         string
+	KeyID, PublicKey, Tenant string
+}
+
+// SignerOf is who s signs as, and how to verify what it signs: by the certificate's
+// identity and issuer, or (key mode) by the public key, with the trusted root for its
+// timestamps (trustedRoot, the file the run used; none for the default) and, when
+// tlog, its Rekor entry. tenant is the key's tenant.
+func SignerOf(s *sign.Signer, tenant, trustedRoot string, tlog bool) (Signer, Check, error) {
+	if s.Key == nil {
+		id := s.Identity
+		return Signer{Identity: id.SAN, Issuer: id.Issuer}, Check{Identity: id.SAN, Issuer: id.Issuer}, nil
+	}
+	pub, err := s.Key.PublicPEM()
+	if err != nil {
+		return Signer{}, Check{}, err
+	}
+	return Signer{KeyID: s.Key.ID, PublicKey: string(pub), Tenant: tenant}, Check{Key: true, TrustedRoot: trustedRoot, TLog: tlog}, nil
 }
 
 // Publish writes the step outputs and the job summary o allows, then on stdout who
@@ -86,12 +107,11 @@ func first(s []string) string {
 // Attestation is what a cachet attest run reports: keyless, the certificate's identity
 // and issuer; key mode (Check.Key), the key and the tenant.
 type Attestation struct {
-	Subjects         []attest.Subject
-	Digest           string // the attestation's digest (the statement's, or the referrer's)
-	LogIndex         int64
-	GitHubID         string // the id in the GitHub attestations API, when published there
-	Identity, Issuer string // keyless
-	KeyID, Tenant    string // key mode
+	Subjects []attest.Subject
+	Digest   string // the attestation's digest (the statement's, or the referrer's)
+	LogIndex int64
+	GitHubID string // the id in the GitHub attestations API, when published there
+	Signer
 	// Check is how to verify it: Bundle, Artifact and PredicateType are set.
 	Check Check
 }

@@ -2,6 +2,9 @@ package report
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"io"
 	"os"
@@ -11,6 +14,8 @@ import (
 
 	"github.com/cachet-sign/cachet/attest"
 	"github.com/cachet-sign/cachet/internal/release"
+	"github.com/cachet-sign/cachet/keyless"
+	"github.com/cachet-sign/cachet/keys"
 	"github.com/cachet-sign/cachet/sign"
 	"github.com/sethvargo/go-githubactions"
 )
@@ -85,20 +90,20 @@ func TestSigningPublish(t *testing.T) {
 	ok := &sign.Report{Signed: []sign.Result{{Subject: sign.Subject{Name: "app", Path: "dist/app", Bundle: "dist/app.sigstore.json"}, LogIndex: 7}},
 		Bundles: []string{"dist/app.sigstore.json"}, Indexes: []string{"7"}, Artifacts: []string{"dist/app"}, Total: 1, NSigned: 1}
 	refused := &sign.Report{Refused: []string{"b: refused by the policy"}, Total: 1}
-	keyless := Signing{Report: ok, Identity: "san", Issuer: "iss", Check: Check{Identity: "san", Issuer: "iss"}}
-	key := Signing{Report: ok, KeyID: "kid", PublicKey: "PEM", Tenant: "team", Check: Check{Key: true, TrustedRoot: "tr.json"}}
+	keyless := Signing{Report: ok, Signer: Signer{Identity: "san", Issuer: "iss"}, Check: Check{Identity: "san", Issuer: "iss"}}
+	key := Signing{Report: ok, Signer: Signer{KeyID: "kid", PublicKey: "PEM", Tenant: "team"}, Check: Check{Key: true, TrustedRoot: "tr.json"}}
 	runPublishCases(t, []publishCase{
 		{name: "keyless in Actions", publish: keyless.Publish, outputs: true, summary: true,
 			stdout: []string{"certificate identity: san\nissuer: iss\nverify with: cosign verify-blob --bundle dist/app.sigstore.json --certificate-identity san --certificate-oidc-issuer iss dist/app\n"},
 			out:    []string{"bundle-paths", "certificate-identity", "certificate-oidc-issuer", "log-index", "verify-command"}, not: []string{"key-id"},
 			sum: "### cachet sign: 1 signed, 0 failed"},
 		{name: "keyless, no summary", publish: keyless.Publish, outputs: true, out: []string{"bundle-paths"}},
-		{name: "outside Actions", publish: Signing{Report: ok, Identity: "san", Issuer: "iss"}.Publish, stdout: []string{"certificate identity: san"}},
+		{name: "outside Actions", publish: Signing{Report: ok, Signer: Signer{Identity: "san", Issuer: "iss"}}.Publish, stdout: []string{"certificate identity: san"}},
 		{name: "key mode", publish: key.Publish, outputs: true, summary: true,
 			stdout: []string{"key id: kid\ntenant: team\nverify with: cosign verify-blob --key KEY.pub --bundle dist/app.sigstore.json --trusted-root tr.json --insecure-ignore-tlog dist/app\n"},
 			out:    []string{"bundle-paths", "key-id", "public-key", "log-index", "verify-command"}, not: []string{"certificate-identity"},
 			sum: "### cachet sign (key mode): 1 signed, 0 not signed"},
-		{name: "a refusal is the run's error", publish: Signing{Report: refused, KeyID: "kid", Check: Check{Key: true}}.Publish,
+		{name: "a refusal is the run's error", publish: Signing{Report: refused, Signer: Signer{KeyID: "kid"}, Check: Check{Key: true}}.Publish,
 			stdout: []string{"verify with: cosign verify-blob --key KEY.pub --bundle ARTIFACT.sigstore.json"}, err: "1 of 1 artifacts refused"},
 	})
 	err := Signing{Report: refused, Check: Check{Key: true}}.Publish(io.Discard, Actions{})
@@ -112,9 +117,9 @@ func TestSigningPublish(t *testing.T) {
 func TestAttestationPublish(t *testing.T) {
 	subjects := []attest.Subject{{Name: "app", Digest: []byte{1}}}
 	check := Check{Bundle: "app.intoto.json", Artifact: "app", PredicateType: attest.SLSAProvenanceV1}
-	keyless := Attestation{Subjects: subjects, Digest: "sha256:ab", LogIndex: 9, GitHubID: "42", Identity: "san", Issuer: "iss", Check: check}
+	keyless := Attestation{Subjects: subjects, Digest: "sha256:ab", LogIndex: 9, GitHubID: "42", Signer: Signer{Identity: "san", Issuer: "iss"}, Check: check}
 	keyless.Check.Identity, keyless.Check.Issuer = "san", "iss"
-	key := Attestation{Subjects: subjects, Digest: "sha256:ab", LogIndex: 9, KeyID: "kid", Tenant: "team", Check: check}
+	key := Attestation{Subjects: subjects, Digest: "sha256:ab", LogIndex: 9, Signer: Signer{KeyID: "kid", Tenant: "team"}, Check: check}
 	key.Check.Key = true
 	runPublishCases(t, []publishCase{
 		{name: "keyless, published", publish: keyless.Publish, outputs: true, summary: true,
@@ -141,4 +146,23 @@ func TestReleasePublish(t *testing.T) {
 			out:    []string{"certificate-identity", "certificate-oidc-issuer", "uploaded", "kept"}},
 		{name: "a failed asset", publish: failed.Publish, stdout: []string{"1 failed of 2 assets"}, err: "1 of 2 release assets have no valid bundle"},
 	})
+}
+
+// TestSignerOf: a keyless signer is reported and checked by its certificate's identity
+// and issuer; a key is reported by its id, PEM and tenant, and checked by the key with
+// the run's trusted root and, when logged, its Rekor entry.
+func TestSignerOf(t *testing.T) {
+	who, check, err := SignerOf(&sign.Signer{Identity: &keyless.Identity{SAN: "san", Issuer: "iss"}}, "team", "tr.json", true)
+	if err != nil || who != (Signer{Identity: "san", Issuer: "iss"}) || check != (Check{Identity: "san", Issuer: "iss"}) {
+		t.Errorf("keyless: %+v, %+v, %v", who, check, err)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, check, err = SignerOf(&sign.Signer{Key: &keys.Key{Signer: priv, ID: "kid"}}, "team", "tr.json", true)
+	if err != nil || who.KeyID != "kid" || who.Tenant != "team" || !strings.HasPrefix(who.PublicKey, "-----BEGIN PUBLIC KEY-----") ||
+		who.Identity != "" || check != (Check{Key: true, TrustedRoot: "tr.json", TLog: true}) {
+		t.Errorf("key mode: %+v, %+v, %v", who, check, err)
+	}
 }
