@@ -30,6 +30,9 @@ type PlanError struct{ What, Detail string }
 func (e *PlanError) Error() string        { return e.What + e.Detail }
 func (e *PlanError) Is(target error) bool { return target == ErrPlan }
 
+// ErrNothingToSign is the PlanError of a plan naming no subject at all.
+var ErrNothingToSign error = &PlanError{Detail: "nothing to sign"}
+
 func planErr(what, format string, args ...any) error {
 	return &PlanError{What: what, Detail: fmt.Sprintf(format, args...)}
 }
@@ -60,7 +63,7 @@ func (pl Plan) Len() int { return len(pl.Paths) + len(pl.Checksums) + len(pl.Dig
 // subjects may write the same bundle.
 func (pl Plan) Subjects() ([]Subject, error) {
 	if pl.Len() == 0 {
-		return nil, planErr("", "nothing to sign")
+		return nil, ErrNothingToSign
 	}
 	if pl.Bundle != "" && pl.Len() != 1 {
 		return nil, planErr("bundle path", " names one bundle, but %d artifacts were given", pl.Len())

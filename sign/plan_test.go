@@ -71,6 +71,9 @@ func TestPlanSubjects(t *testing.T) {
 			}
 		})
 	}
+	if _, err := (Plan{Bundle: "x.json"}).Subjects(); !errors.Is(err, ErrNothingToSign) {
+		t.Errorf("an empty plan: %v, want ErrNothingToSign", err)
+	}
 }
 
 func TestExpandDirs(t *testing.T) {

@@ -89,20 +89,17 @@ func runSubjects(ctx context.Context, e *env, p *sign.Pipeline, subjects []sign.
 
 // planHint is pl.Subjects with the flag a refusal is about.
 func planHint(pl sign.Plan) ([]sign.Subject, error) {
-	if pl.Len() == 0 {
-		return nil, usagef("no artifact to sign: give paths, globs, directories, --checksums FILE or --subject-digest sha256:HEX (cachet sign [flags] ARTIFACT...)")
-	}
-	if pl.Bundle != "" && pl.Len() != 1 {
+	if pl.Bundle != "" && pl.Len() > 1 {
 		return nil, usagef("--bundle names one bundle but %d artifacts were given; use --output-dir", pl.Len())
 	}
 	subjects, err := pl.Subjects()
 	var pe *sign.PlanError
-	if errors.As(err, &pe) {
-		if flag, ok := planFlags[pe.What]; ok {
-			return nil, usagef("%s%s", flag, pe.Detail)
-		}
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, sign.ErrNothingToSign):
+		return nil, usagef("no artifact to sign: give paths, globs, directories, --checksums FILE or --subject-digest sha256:HEX (cachet sign [flags] ARTIFACT...)")
+	case errors.As(err, &pe) && planFlags[pe.What] != "":
+		return nil, usagef("%s%s", planFlags[pe.What], pe.Detail)
+	case err != nil:
 		return nil, usagef("%v", err)
 	}
 	return subjects, nil
