@@ -169,10 +169,7 @@ func Resolve(o ResolveOptions) (*Resolved, error) {
 	}
 	tufOpts := o.TUF
 	tufOpts.CacheDir = o.Dir
-	repo := tufOpts.RepositoryURL
-	if repo == "" {
-		repo = PublicGoodRepository
-	}
+	repo := tufOpts.Repository()
 	got, err := Load(tufOpts)
 	if err == nil {
 		return &Resolved{Material: got.Material, Origin: FromTUF, Dir: o.Dir, Repository: got.Repository,

@@ -90,6 +90,15 @@ func Refresh(o RefreshOptions) (*TUFMaterial, error) { return update(o, true) }
 // the cached metadata was first verified from.
 const anchorFile = "anchor.sha256"
 
+// Repository is the URL of the repository o names: RepositoryURL, else
+// PublicGoodRepository.
+func (o RefreshOptions) Repository() string {
+	if o.RepositoryURL == "" {
+		return PublicGoodRepository
+	}
+	return o.RepositoryURL
+}
+
 func (o *RefreshOptions) check() error {
 	switch {
 	case o.CacheDir == "":

@@ -309,3 +309,12 @@ func mustLogID(t *testing.T, tr []byte) []byte {
 	}
 	return m.Tlogs[0].LogID.KeyID
 }
+
+func TestRefreshOptionsRepository(t *testing.T) {
+	if got := (RefreshOptions{}).Repository(); got != PublicGoodRepository {
+		t.Errorf("the zero options name %q, want %s", got, PublicGoodRepository)
+	}
+	if got := (RefreshOptions{RepositoryURL: "https://tuf.example.com"}).Repository(); got != "https://tuf.example.com" {
+		t.Errorf("Repository() = %q", got)
+	}
+}

@@ -91,10 +91,6 @@ func resolveTrustedRoot(e *env, path string, verifying bool, tf *tufFlags) (*tru
 // explainTrust adds the fix to a resolution that failed.
 func explainTrust(err error, path string, verifying bool, o trust.ResolveOptions) error {
 	const explicit = "pass --trusted-root FILE (a trusted_root.json or a `cachet trust export` file)"
-	repo := o.TUF.RepositoryURL
-	if repo == "" {
-		repo = trust.PublicGoodRepository
-	}
 	var stale *trust.StaleError
 	switch {
 	case path != "":
@@ -109,7 +105,7 @@ func explainTrust(err error, path string, verifying bool, o trust.ResolveOptions
 		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds no valid copy of its trust; "+
 			"signing never uses expired or embedded trust (a key may have been rotated or retired since): "+
 			"make %s reachable (or name a reachable mirror with --tuf-url / %s), or %s and --signing-config for an air-gapped run",
-			err, o.Dir, repo, trust.URLEnv, explicit)
+			err, o.Dir, o.TUF.Repository(), trust.URLEnv, explicit)
 	case errors.Is(err, trust.ErrTUFUnreachable):
 		return fmt.Errorf("no trusted root: %v, and the trust cache %s holds nothing of it: make it reachable, or %s", err, o.Dir, explicit)
 	case errors.Is(err, trust.ErrTUFRefused):
