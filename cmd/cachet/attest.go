@@ -197,7 +197,6 @@ func digestsHint(args []string) ([][]byte, error) {
 	return ds, err
 }
 
-// firstOr is s's first element, else "".
 func firstOr(s []string) string {
 	if len(s) > 0 {
 		return s[0]

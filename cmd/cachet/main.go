@@ -119,8 +119,6 @@ func cmdVersion(_ context.Context, args []string, e *env) error {
 	return nil
 }
 
-// dispatch runs the command of table that args[0] names, or prints the table's usage
-// (cli.Dispatch).
 func dispatch(ctx context.Context, args []string, e *env, prefix string, table []command, footer string) error {
 	return cli.Dispatch(ctx, args, e, e.stdout, prefix, table, footer)
 }

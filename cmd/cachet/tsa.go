@@ -20,7 +20,6 @@ var tsaCommands = []command{
 		Run: func(_ context.Context, args []string, e *env) error { return cmdTSADevChain(args, e) }},
 }
 
-// cmdTSA runs the timestamp authority commands.
 func cmdTSA(ctx context.Context, args []string, e *env) error {
 	return dispatch(ctx, args, e, "cachet tsa", tsaCommands, "")
 }

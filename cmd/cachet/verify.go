@@ -49,15 +49,12 @@ func (f *policyFlags) register(fs *flag.FlagSet) {
 
 // build merges the policy file and the flags (flags win) and loads the trusted root.
 func (f *policyFlags) build(fs *flag.FlagSet, e *env) (*verify.Policy, root.TrustedMaterial, error) {
+	// The policy keys are the flag names but for skip-tlog (--insecure-ignore-tlog) and
+	// key, a PEM that --key (a file) never overrides: LoadPolicy reads the file itself.
 	set := inputs.Given(fs) // inputs too: parseFlags set them through fs.Set
-	// The policy keys are the flag names but for these.
-	flagOf := map[string]string{"skip-tlog": "insecure-ignore-tlog", "key": ""}
-	p, err := verify.LoadPolicy(verify.PolicySources{File: f.policyFile, Key: f.keyFile, Given: &f.p, Named: func(key string) bool {
-		if name, ok := flagOf[key]; ok {
-			return set[name]
-		}
-		return set[key]
-	}})
+	set["skip-tlog"], set["key"] = set["insecure-ignore-tlog"], false
+	p, err := verify.LoadPolicy(verify.PolicySources{File: f.policyFile, Key: f.keyFile, Given: &f.p,
+		Named: func(key string) bool { return set[key] }})
 	var fe *verify.PolicyFileError
 	switch {
 	case errors.As(err, &fe) && fe.Key:
