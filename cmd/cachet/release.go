@@ -34,7 +34,6 @@ func cmdRelease(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&replace, "replace", false, "sign every asset again and replace existing bundle assets, valid or not")
 	fs.Var(&upload, "upload", "file or glob to publish on the release first (repeatable); creates the release for an existing tag when there is none; an asset of the same name must have the same content")
 	fs.DurationVar(&rateWait, "rate-limit-wait", 2*time.Minute, "longest wait for a GitHub rate limit to reset before giving up")
-	f.resume = true
 	f.registerSigningConfig(fs)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
