@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cachet-sign/cachet/bundle"
 	"github.com/cachet-sign/cachet/internal/audit"
@@ -53,6 +54,12 @@ type Pipeline struct {
 	Authorize func(digest []byte) error
 	// Tenant and Principal fill key mode audit events; the key id is KeyHint.
 	Tenant, Principal string
+
+	pem struct { // publicPEM's
+		once sync.Once
+		b    []byte
+		err  error
+	}
 }
 
 // Subject is one artifact to sign.
@@ -245,9 +252,16 @@ func (p *Pipeline) checkTimestamped() error {
 	return nil
 }
 
+// publicPEM is the certificate (keyless) or public key (key mode) in PEM, as every log
+// entry of the run names it: encoded once, on first use (Certificate and Signer do not
+// change while the pipeline signs).
 func (p *Pipeline) publicPEM() ([]byte, error) {
-	if p.Certificate != nil {
-		return cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, p.Certificate), nil
-	}
-	return cryptoutils.MarshalPublicKeyToPEM(p.Signer.Public())
+	p.pem.once.Do(func() {
+		if p.Certificate != nil {
+			p.pem.b = cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, p.Certificate)
+			return
+		}
+		p.pem.b, p.pem.err = cryptoutils.MarshalPublicKeyToPEM(p.Signer.Public())
+	})
+	return p.pem.b, p.pem.err
 }

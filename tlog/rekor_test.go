@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -8,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -20,6 +22,7 @@ import (
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/tle"
 	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1" // rekor reads the body through its entry types
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/proto"
 )
@@ -61,7 +64,7 @@ func TestBundleEntryMatchesRekor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := bundleEntry(&anon, body, "hashedrekord")
+	got, err := bundleEntry(&anon, body, "hashedrekord", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +94,7 @@ func TestBundleEntryRefuses(t *testing.T) {
 			anon, body := testEntry(t)
 			kind := "hashedrekord"
 			mod(&anon, &body, &kind)
-			if got, err := bundleEntry(&anon, body, kind); err == nil {
+			if got, err := bundleEntry(&anon, body, kind, false); err == nil {
 				t.Fatalf("accepted: %v", got)
 			}
 		})
@@ -178,6 +181,77 @@ func TestCreateRefusals(t *testing.T) {
 			}
 			if wantPosts := map[bool]int{true: 2, false: 1}[tc.status >= 500]; posts != wantPosts {
 				t.Fatalf("%d POSTs, want %d", posts, wantPosts)
+			}
+		})
+	}
+}
+
+// oneLog is trusted material listing one Rekor log by its hex ID.
+type oneLog struct {
+	root.BaseTrustedMaterial
+	id string
+}
+
+func (o *oneLog) RekorLogs() map[string]*root.TransparencyLog {
+	return map[string]*root.TransparencyLog{o.id: {}}
+}
+
+// Add binds the answer to the request: a logged body that is the proposal byte for
+// byte is taken as it stands, one with the same fields in another order is read and
+// checked, and one with another signature, digest or key is refused.
+func TestAddBindsTheLoggedBody(t *testing.T) {
+	anon, body := testEntry(t)
+	var r HashedRekord
+	var logged struct {
+		Spec struct {
+			Signature struct {
+				Content   []byte
+				PublicKey struct{ Content []byte }
+			}
+			Data struct{ Hash struct{ Value string } }
+		}
+	}
+	if err := json.Unmarshal(body, &logged); err != nil {
+		t.Fatal(err)
+	}
+	r.Signature, r.PublicPEM = logged.Spec.Signature.Content, logged.Spec.Signature.PublicKey.Content
+	r.Digest, _ = hex.DecodeString(logged.Spec.Data.Hash.Value)
+	reordered, err := json.Marshal(proposedHashedRekord(r)) // the kind last, as go-openapi writes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := HashedRekordBody(r.Digest, append([]byte{1}, r.Signature...), r.PublicPEM)
+	for _, tc := range []struct {
+		name   string
+		logged []byte
+		want   string // "" accepted
+	}{
+		{"the proposal", body, ""},
+		{"reordered", reordered, ""},
+		{"another signature", other, "not the one we proposed"},
+		{"another kind", bytes.Replace(reordered, []byte(`"kind":"hashedrekord"`), []byte(`"kind":"rekord"`), 1), "not the one we proposed"},
+		{"another version", bytes.Replace(reordered, []byte(`"apiVersion":"0.0.1"`), []byte(`"apiVersion":"0.0.2"`), 1), "not a hashedrekord v0.0.1 entry"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if bytes.Equal(tc.logged, body) != (tc.name == "the proposal") {
+				t.Fatal("the case's body is not what it says")
+			}
+			e := anon
+			e.Body = base64.StdEncoding.EncodeToString(tc.logged)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				w.WriteHeader(http.StatusCreated)
+				json.NewEncoder(w).Encode(map[string]models.LogEntryAnon{"abcd": e})
+			}))
+			defer srv.Close()
+			c := &Rekor{URL: srv.URL, Trusted: &oneLog{id: *anon.LogID}, CheckedLater: true}
+			got, err := c.Add(context.Background(), r)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want == "" && (!bytes.Equal(got.CanonicalizedBody, tc.logged) || got.KindVersion.GetKind() != "hashedrekord" || got.KindVersion.GetVersion() != "0.0.1"):
+				t.Fatalf("entry %v", got)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err %v, want %q", err, tc.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"sync"
 	"time"
 
@@ -32,9 +33,9 @@ type trustCache struct {
 	tsas []root.TimestampingAuthority // the root's, each Sigstore TSA as a cachedTSA
 
 	mu        sync.Mutex
-	chains    map[string][][]*x509.Certificate // CA index + leaf DER -> chains verified at some time
-	scts      map[string]struct{}              // leaf DER + issuer DERs -> SCT verified
-	tsaChains map[string][][]*x509.Certificate // TSA index + signer and token certificate DERs -> chains
+	chains    map[[sha256.Size]byte][][]*x509.Certificate // chainKey(CA index, leaf DER) -> chains verified at some time
+	scts      map[[sha256.Size]byte]struct{}              // sctKey(leaf DER, issuer DERs) -> SCT verified
+	tsaChains map[string][][]*x509.Certificate            // TSA index + signer and token certificate DERs -> chains
 	// tsaVerified: SHA-256 of TSA index + token + signature -> the accepted timestamp
 	tsaVerified map[[sha256.Size]byte]root.Timestamp
 	// locks: one fill of an entry at a time (keyLocks)
@@ -53,7 +54,7 @@ func newTrustCache(tm root.TrustedMaterial) *trustCache {
 		return nil
 	}
 	c := &trustCache{tm: tr, cas: tr.FulcioCertificateAuthorities(),
-		chains: map[string][][]*x509.Certificate{}, scts: map[string]struct{}{}, tsaChains: map[string][][]*x509.Certificate{},
+		chains: map[[sha256.Size]byte][][]*x509.Certificate{}, scts: map[[sha256.Size]byte]struct{}{}, tsaChains: map[string][][]*x509.Certificate{},
 		tsaVerified: map[[sha256.Size]byte]root.Timestamp{}}
 	for i, a := range tr.TimestampingAuthorities() {
 		if sa, ok := a.(*root.SigstoreTimestampingAuthority); ok {
@@ -136,7 +137,7 @@ func (c *trustCache) verifyChain(i int, ca root.CertificateAuthority, leaf *x509
 	if chains, ok := lookup(); ok {
 		return chains, nil
 	}
-	defer c.locks.lock("chain\n" + key)()
+	defer c.locks.lock("chain\n" + string(key[:]))()
 	if chains, ok := lookup(); ok {
 		return chains, nil
 	}
@@ -156,8 +157,8 @@ func (c *trustCache) verifyChain(i int, ca root.CertificateAuthority, leaf *x509
 // result depends only on the leaf's DER (which holds the SCTs and their times), the
 // issuer of each chain and the root's CT logs, so a success is kept under those bytes.
 func (c *trustCache) verifySCT(chains [][]*x509.Certificate) error {
-	key := sctKey(chains)
-	if key == "" {
+	key, ok := sctKey(chains)
+	if !ok {
 		return sgverify.VerifySignedCertificateTimestamp(chains, 1, c.tm)
 	}
 	lookup := func() bool {
@@ -169,7 +170,7 @@ func (c *trustCache) verifySCT(chains [][]*x509.Certificate) error {
 	if lookup() {
 		return nil
 	}
-	defer c.locks.lock("sct\n" + key)()
+	defer c.locks.lock("sct\n" + string(key[:]))()
 	if lookup() {
 		return nil
 	}
@@ -219,33 +220,49 @@ func withLeaf(chains [][]*x509.Certificate, leaf *x509.Certificate) [][]*x509.Ce
 	return out
 }
 
-func chainKey(i int, leaf []byte) string {
-	return string(append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(leaf)), uint64(i)), leaf...))
+// chainKey names the chains of the root's CA i for a leaf DER: SHA-256 of the two,
+// length-prefixed (a fixed-size key: nothing allocated per lookup).
+func chainKey(i int, leaf []byte) [sha256.Size]byte {
+	h := sha256.New()
+	putLen(h, uint64(i))
+	putLen(h, uint64(len(leaf)))
+	h.Write(leaf)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
 }
 
-// sctKey is the leaf's DER and each chain's issuer DER, length-prefixed; "" (do not
-// cache) for a chain without an issuer.
-func sctKey(chains [][]*x509.Certificate) string {
+// putLen writes n to h as 8 bytes, big-endian.
+func putLen(h hash.Hash, n uint64) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	h.Write(b[:])
+}
+
+// sctKey names the SCT check of chains: SHA-256 of the leaf's DER and each chain's
+// issuer DER, length-prefixed; false (do not cache) for a chain without an issuer or
+// with another leaf.
+func sctKey(chains [][]*x509.Certificate) ([sha256.Size]byte, bool) {
+	var k [sha256.Size]byte
 	if len(chains) == 0 || len(chains[0]) == 0 {
-		return ""
+		return k, false
 	}
-	n := 8 + len(chains[0][0].Raw)
 	for _, chain := range chains {
 		if len(chain) < 2 || !bytes.Equal(chain[0].Raw, chains[0][0].Raw) {
-			return ""
+			return k, false
 		}
-		n += 8 + len(chain[1].Raw)
 	}
-	b := make([]byte, 0, n)
+	h := sha256.New()
 	put := func(der []byte) {
-		b = binary.BigEndian.AppendUint64(b, uint64(len(der)))
-		b = append(b, der...)
+		putLen(h, uint64(len(der)))
+		h.Write(der)
 	}
 	put(chains[0][0].Raw)
 	for _, chain := range chains {
 		put(chain[1].Raw)
 	}
-	return string(b)
+	h.Sum(k[:0])
+	return k, true
 }
 
 // keyLocks serialise, per key, the work of filling a cache entry: the goroutines that

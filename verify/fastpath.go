@@ -19,7 +19,7 @@ package verify
 //
 //	bundle.NewBundle/validate: media type v0.1-v0.3, content and verification material
 //	  set, entries parse, v0.2+ needs an inclusion proof, no chain in v0.3 .... F1, F2 (v0.3 only, leaf only)
-//	protojson strictness (exact key names, no duplicates, no unknown fields) ... F1 (strictKeys, DisallowUnknownFields, UTF-8)
+//	protojson strictness (exact key names, no duplicates, no unknown fields) ... F1 (strictKeys: names and their places; UTF-8)
 //	tlog.ParseTransparencyLogEntry: body, logIndex >= 0, logId, kindVersion, the
 //	  proof's checkpoint non-empty; the body a Rekor v1 entry (not v2) ........ F3, F5
 //	rekor hashedrekord v0.0.1 Unmarshal/validate (schema, PEM key parses, hash
@@ -214,12 +214,7 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 	// encoding/json does), none repeated (protojson refuses duplicates, encoding/json
 	// keeps the last), none unknown.
 	var b fastBundle
-	if !utf8.Valid(data) || !strictKeys(data) {
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&b) != nil || len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
+	if !utf8.Valid(data) || !strictKeys(data) || json.Unmarshal(data, &b) != nil {
 		return false
 	}
 	// F2: v0.3, a message signature, a single leaf certificate, one entry.
@@ -416,8 +411,13 @@ func setPayload(body []byte, integrated int64, logID string, logIndex int64) []b
 }
 
 // fastKeys is every key of fastBundle's shape, exactly as protojson writes it, each
-// with its bit for keyScan's per-object duplicate check.
+// with its bit for keyScan's per-object checks.
 var fastKeys = map[string]uint32{}
+
+// fastMembers says which keys an object may hold, by the key it is the value of (an
+// element of an array: the array's key; the bundle itself: ""). In this shape an
+// object's key names its type, so the parent key is enough.
+var fastMembers = map[string]uint32{}
 
 func init() {
 	for i, k := range strings.Fields(`mediaType verificationMaterial certificate rawBytes tlogEntries messageSignature
@@ -426,18 +426,38 @@ func init() {
 		timestampVerificationData rfc3161Timestamps signedTimestamp`) {
 		fastKeys[k] = 1 << i
 	}
+	for parent, members := range map[string]string{
+		"":                          "mediaType verificationMaterial messageSignature",
+		"verificationMaterial":      "certificate tlogEntries timestampVerificationData",
+		"certificate":               "rawBytes",
+		"tlogEntries":               "logIndex logId kindVersion integratedTime inclusionPromise inclusionProof canonicalizedBody",
+		"logId":                     "keyId",
+		"kindVersion":               "kind version",
+		"inclusionPromise":          "signedEntryTimestamp",
+		"inclusionProof":            "logIndex rootHash treeSize hashes checkpoint",
+		"checkpoint":                "envelope",
+		"messageSignature":          "messageDigest signature",
+		"messageDigest":             "algorithm digest",
+		"timestampVerificationData": "rfc3161Timestamps",
+		"rfc3161Timestamps":         "signedTimestamp",
+	} {
+		for _, k := range strings.Fields(members) {
+			fastMembers[parent] |= fastKeys[k]
+		}
+	}
 }
 
 // strictKeys reports whether data is one JSON value (then only white space) whose
 // object keys are all in fastKeys, byte for byte and unescaped, unique within their
 // object, and whose strings hold no escaped UTF-16 surrogate (encoding/json turns a
-// lone one into U+FFFD where protojson refuses). Which key belongs where is left to
-// the decoder's DisallowUnknownFields: no two names in fastKeys differ only in case,
-// so a key it matches is the field's own name. It is a structural scan only; the
-// syntax of numbers and literals is encoding/json's to refuse.
+// lone one into U+FFFD where protojson refuses), each key one of its object's members
+// (fastMembers: fastBundle's fields there), so that json.Unmarshal, which ignores an
+// unknown key and matches one case-insensitively, reads exactly the fields protojson
+// would. It is a structural scan only; the syntax of numbers and literals, and a
+// value of the wrong type, are encoding/json's to refuse.
 func strictKeys(data []byte) bool {
 	s := keyScan{d: data}
-	if !s.value(0) {
+	if !s.value(0, "") {
 		return false
 	}
 	s.ws()
@@ -464,16 +484,17 @@ func (s *keyScan) ws() {
 	}
 }
 
-func (s *keyScan) value(depth int) bool {
+// value reads the value of key parent (an array's elements: the array's key).
+func (s *keyScan) value(depth int, parent string) bool {
 	s.ws()
 	if s.i >= len(s.d) || depth > maxDepth {
 		return false
 	}
 	switch s.d[s.i] {
 	case '{':
-		return s.object(depth)
+		return s.object(depth, fastMembers[parent])
 	case '[':
-		return s.array(depth)
+		return s.array(depth, parent)
 	case '"':
 		_, ok := s.str(false)
 		return ok
@@ -490,7 +511,8 @@ func (s *keyScan) value(depth int) bool {
 	return s.i > start
 }
 
-func (s *keyScan) object(depth int) bool {
+// object reads an object whose keys may be those of members.
+func (s *keyScan) object(depth int, members uint32) bool {
 	s.i++ // {
 	var seen uint32
 	s.ws()
@@ -505,7 +527,7 @@ func (s *keyScan) object(depth int) bool {
 		}
 		k, ok := s.str(true)
 		bit := fastKeys[string(k)]
-		if !ok || bit == 0 || seen&bit != 0 {
+		if !ok || bit&members == 0 || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
@@ -514,7 +536,7 @@ func (s *keyScan) object(depth int) bool {
 			return false
 		}
 		s.i++
-		if !s.value(depth + 1) {
+		if !s.value(depth+1, string(k)) {
 			return false
 		}
 		if more, ok := s.sep('}'); !ok || !more {
@@ -523,7 +545,7 @@ func (s *keyScan) object(depth int) bool {
 	}
 }
 
-func (s *keyScan) array(depth int) bool {
+func (s *keyScan) array(depth int, parent string) bool {
 	s.i++ // [
 	s.ws()
 	if s.i < len(s.d) && s.d[s.i] == ']' {
@@ -531,7 +553,7 @@ func (s *keyScan) array(depth int) bool {
 		return true
 	}
 	for {
-		if !s.value(depth + 1) {
+		if !s.value(depth+1, parent) {
 			return false
 		}
 		if more, ok := s.sep(']'); !ok || !more {

@@ -243,9 +243,18 @@ func hostileVariants(t *testing.T, good []byte) map[string][]byte {
 		// A name of the shape where protojson has no such field (encoding/json would
 		// skip it without DisallowUnknownFields).
 		"misplaced known key": m(func(b map[string]any) { b["kind"] = "hashedrekord" }),
-		"media_type":          m(func(b map[string]any) { b["media_type"], b["mediaType"] = b["mediaType"], nil }),
-		"MediaType":           m(func(b map[string]any) { b["MediaType"] = b["mediaType"]; delete(b, "mediaType") }),
-		"empty timestamps":    m(func(b map[string]any) { obj(b, "verificationMaterial")["timestampVerificationData"] = map[string]any{} }),
+		// The same one level down, in an entry, in a proof, in an array's element: a
+		// field of another object of the shape (json.Unmarshal would skip each).
+		"misplaced key in entry": m(func(b map[string]any) { e(b)["signature"] = obj(b, "messageSignature")["signature"] }),
+		"misplaced key in proof": m(func(b map[string]any) { obj(e(b), "inclusionProof")["kind"] = "hashedrekord" }),
+		"misplaced key in token": m(func(b map[string]any) {
+			obj(b, "verificationMaterial")["timestampVerificationData"] = map[string]any{
+				"rfc3161Timestamps": []any{map[string]any{"signedTimestamp": "", "rawBytes": ""}}}
+		}),
+		"misplaced key in digest": m(func(b map[string]any) { obj(b, "messageSignature", "messageDigest")["envelope"] = "x" }),
+		"media_type":              m(func(b map[string]any) { b["media_type"], b["mediaType"] = b["mediaType"], nil }),
+		"MediaType":               m(func(b map[string]any) { b["MediaType"] = b["mediaType"]; delete(b, "mediaType") }),
+		"empty timestamps":        m(func(b map[string]any) { obj(b, "verificationMaterial")["timestampVerificationData"] = map[string]any{} }),
 		"checkpoint tampered": m(func(b map[string]any) {
 			cp := obj(e(b), "inclusionProof", "checkpoint")
 			s := []byte(cp["envelope"].(string))
