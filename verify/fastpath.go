@@ -19,7 +19,7 @@ package verify
 //
 //	bundle.NewBundle/validate: media type v0.1-v0.3, content and verification material
 //	  set, entries parse, v0.2+ needs an inclusion proof, no chain in v0.3 .... F1, F2 (v0.3 only, leaf only)
-//	protojson strictness (exact key names, no duplicates, no unknown fields) ... F1 (strictKeys: names and their places; UTF-8)
+//	protojson strictness (exact key names, no duplicates, no unknown fields) ... F1 (decodeFast: names and their places; UTF-8)
 //	tlog.ParseTransparencyLogEntry: body, logIndex >= 0, logId, kindVersion, the
 //	  proof's checkpoint non-empty; the body a Rekor v1 entry (not v2) ........ F3, F5
 //	rekor hashedrekord v0.0.1 Unmarshal/validate (schema, PEM key parses, hash
@@ -60,7 +60,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"regexp"
 	"slices"
@@ -210,11 +209,11 @@ func (v *Verifier) fastAccept(digest, data []byte, r *Result) bool {
 		return false
 	}
 	// F1: strict decode, as protojson reads: valid UTF-8, one JSON value, every key
-	// one of the shape's names exactly (protojson does not match case-insensitively as
-	// encoding/json does), none repeated (protojson refuses duplicates, encoding/json
-	// keeps the last), none unknown.
+	// one of the shape's names exactly and in its place (protojson does not match
+	// case-insensitively as encoding/json does), none repeated (protojson refuses
+	// duplicates, encoding/json keeps the last), none unknown (decodeFast).
 	var b fastBundle
-	if !utf8.Valid(data) || !strictKeys(data) || json.Unmarshal(data, &b) != nil {
+	if !utf8.Valid(data) || !decodeFast(data, &b) {
 		return false
 	}
 	// F2: v0.3, a message signature, a single leaf certificate, one entry.
@@ -408,207 +407,6 @@ func setPayload(body []byte, integrated int64, logID string, logIndex int64) []b
 	b = append(b, `","logIndex":`...)
 	b = strconv.AppendInt(b, logIndex, 10)
 	return append(b, '}')
-}
-
-// fastKeys is every key of fastBundle's shape, exactly as protojson writes it, each
-// with its bit for keyScan's per-object checks.
-var fastKeys = map[string]uint32{}
-
-// fastMembers says which keys an object may hold, by the key it is the value of (an
-// element of an array: the array's key; the bundle itself: ""). In this shape an
-// object's key names its type, so the parent key is enough.
-var fastMembers = map[string]uint32{}
-
-func init() {
-	for i, k := range strings.Fields(`mediaType verificationMaterial certificate rawBytes tlogEntries messageSignature
-		messageDigest algorithm digest signature logIndex logId keyId kindVersion kind version integratedTime
-		inclusionPromise signedEntryTimestamp inclusionProof rootHash treeSize hashes checkpoint envelope canonicalizedBody
-		timestampVerificationData rfc3161Timestamps signedTimestamp`) {
-		fastKeys[k] = 1 << i
-	}
-	for parent, members := range map[string]string{
-		"":                          "mediaType verificationMaterial messageSignature",
-		"verificationMaterial":      "certificate tlogEntries timestampVerificationData",
-		"certificate":               "rawBytes",
-		"tlogEntries":               "logIndex logId kindVersion integratedTime inclusionPromise inclusionProof canonicalizedBody",
-		"logId":                     "keyId",
-		"kindVersion":               "kind version",
-		"inclusionPromise":          "signedEntryTimestamp",
-		"inclusionProof":            "logIndex rootHash treeSize hashes checkpoint",
-		"checkpoint":                "envelope",
-		"messageSignature":          "messageDigest signature",
-		"messageDigest":             "algorithm digest",
-		"timestampVerificationData": "rfc3161Timestamps",
-		"rfc3161Timestamps":         "signedTimestamp",
-	} {
-		for _, k := range strings.Fields(members) {
-			fastMembers[parent] |= fastKeys[k]
-		}
-	}
-}
-
-// strictKeys reports whether data is one JSON value (then only white space) whose
-// object keys are all in fastKeys, byte for byte and unescaped, unique within their
-// object, and whose strings hold no escaped UTF-16 surrogate (encoding/json turns a
-// lone one into U+FFFD where protojson refuses), each key one of its object's members
-// (fastMembers: fastBundle's fields there), so that json.Unmarshal, which ignores an
-// unknown key and matches one case-insensitively, reads exactly the fields protojson
-// would. It is a structural scan only; the syntax of numbers and literals, and a
-// value of the wrong type, are encoding/json's to refuse.
-func strictKeys(data []byte) bool {
-	s := keyScan{d: data}
-	if !s.value(0, "") {
-		return false
-	}
-	s.ws()
-	return s.i == len(s.d)
-}
-
-// keyScan is strictKeys' position in its input.
-type keyScan struct {
-	d []byte
-	i int
-}
-
-// maxDepth bounds nesting; the shape has six levels.
-const maxDepth = 16
-
-func (s *keyScan) ws() {
-	for s.i < len(s.d) {
-		switch s.d[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// value reads the value of key parent (an array's elements: the array's key).
-func (s *keyScan) value(depth int, parent string) bool {
-	s.ws()
-	if s.i >= len(s.d) || depth > maxDepth {
-		return false
-	}
-	switch s.d[s.i] {
-	case '{':
-		return s.object(depth, fastMembers[parent])
-	case '[':
-		return s.array(depth, parent)
-	case '"':
-		_, ok := s.str(false)
-		return ok
-	}
-	// A number or a literal: up to the next delimiter.
-	start := s.i
-	for s.i < len(s.d) {
-		switch s.d[s.i] {
-		case ' ', '\t', '\n', '\r', ',', ']', '}', ':', '"', '{', '[':
-			return s.i > start
-		}
-		s.i++
-	}
-	return s.i > start
-}
-
-// object reads an object whose keys may be those of members.
-func (s *keyScan) object(depth int, members uint32) bool {
-	s.i++ // {
-	var seen uint32
-	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == '}' {
-		s.i++
-		return true
-	}
-	for {
-		s.ws()
-		if s.i >= len(s.d) || s.d[s.i] != '"' {
-			return false
-		}
-		k, ok := s.str(true)
-		bit := fastKeys[string(k)]
-		if !ok || bit&members == 0 || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		s.ws()
-		if s.i >= len(s.d) || s.d[s.i] != ':' {
-			return false
-		}
-		s.i++
-		if !s.value(depth+1, string(k)) {
-			return false
-		}
-		if more, ok := s.sep('}'); !ok || !more {
-			return ok
-		}
-	}
-}
-
-func (s *keyScan) array(depth int, parent string) bool {
-	s.i++ // [
-	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == ']' {
-		s.i++
-		return true
-	}
-	for {
-		if !s.value(depth+1, parent) {
-			return false
-		}
-		if more, ok := s.sep(']'); !ok || !more {
-			return ok
-		}
-	}
-}
-
-// sep reads what follows a member or an element: a comma (more follow) or the closing
-// byte (the end); anything else, or the end of the input, is not ok.
-func (s *keyScan) sep(closing byte) (more, ok bool) {
-	s.ws()
-	if s.i >= len(s.d) {
-		return false, false
-	}
-	switch s.d[s.i] {
-	case ',':
-		s.i++
-		return true, true
-	case closing:
-		s.i++
-		return false, true
-	}
-	return false, false
-}
-
-// str reads a string at s.i and returns its raw content. A key must have no escape;
-// a value may, but not \uD800-\uDFFF.
-func (s *keyScan) str(key bool) ([]byte, bool) {
-	s.i++ // "
-	start := s.i
-	for s.i < len(s.d) {
-		switch s.d[s.i] {
-		case '"':
-			out := s.d[start:s.i]
-			s.i++
-			return out, true
-		case '\\':
-			if key || s.i+1 >= len(s.d) {
-				return nil, false
-			}
-			if s.d[s.i+1] == 'u' {
-				if s.i+3 >= len(s.d) {
-					return nil, false
-				}
-				if c0, c1 := s.d[s.i+2], s.d[s.i+3]; (c0 == 'd' || c0 == 'D') && strings.IndexByte("89abcdefABCDEF", c1) >= 0 {
-					return nil, false
-				}
-			}
-			s.i += 2
-			continue
-		}
-		s.i++
-	}
-	return nil, false
 }
 
 // entryV1 checks a Rekor v1 entry (F3, F5-F9) for the bundle's message signature ms
