@@ -105,10 +105,10 @@ func (a *cachedTSA) verifyToken(parsed *timestamp.Timestamp, signedTimestamp, si
 // and the second is this lookup. A refusal is never kept.
 func (a *cachedTSA) verifiedKey(signedTimestamp, signatureBytes []byte) [sha256.Size]byte {
 	h := sha256.New()
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(a.idx)))
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(signedTimestamp))))
+	putLen(h, uint64(a.idx))
+	putLen(h, uint64(len(signedTimestamp)))
 	h.Write(signedTimestamp)
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(signatureBytes))))
+	putLen(h, uint64(len(signatureBytes)))
 	h.Write(signatureBytes)
 	var k [sha256.Size]byte
 	h.Sum(k[:0])

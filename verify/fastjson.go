@@ -53,9 +53,7 @@ func (d *fastDec) material(k string, b *fastBundle) bool {
 	vm := &b.VerificationMaterial
 	switch k {
 	case "certificate":
-		vm.Certificate = &struct {
-			RawBytes []byte `json:"rawBytes"`
-		}{}
+		vm.Certificate = &fastCertificate{}
 		return d.object(func(k string) bool { return k == "rawBytes" && d.bytes(&vm.Certificate.RawBytes) })
 	case "tlogEntries":
 		vm.TlogEntries = []fastEntry{}
@@ -71,13 +69,9 @@ func (d *fastDec) material(k string, b *fastBundle) bool {
 			if k != "rfc3161Timestamps" {
 				return false
 			}
-			t.Rfc3161Timestamps = []struct {
-				SignedTimestamp []byte `json:"signedTimestamp"`
-			}{}
+			t.Rfc3161Timestamps = []fastTimestamp{}
 			return d.array(func() bool {
-				t.Rfc3161Timestamps = append(t.Rfc3161Timestamps, struct {
-					SignedTimestamp []byte `json:"signedTimestamp"`
-				}{})
+				t.Rfc3161Timestamps = append(t.Rfc3161Timestamps, fastTimestamp{})
 				s := &t.Rfc3161Timestamps[len(t.Rfc3161Timestamps)-1]
 				return d.object(func(k string) bool { return k == "signedTimestamp" && d.bytes(&s.SignedTimestamp) })
 			})

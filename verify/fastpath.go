@@ -145,11 +145,9 @@ func newFastPath(v *Verifier, id *sgverify.CertificateIdentity) *fastPath {
 type fastBundle struct {
 	MediaType            string `json:"mediaType"`
 	VerificationMaterial struct {
-		Certificate *struct {
-			RawBytes []byte `json:"rawBytes"`
-		} `json:"certificate"`
-		TlogEntries               []fastEntry     `json:"tlogEntries"`
-		TimestampVerificationData *fastTimestamps `json:"timestampVerificationData"`
+		Certificate               *fastCertificate `json:"certificate"`
+		TlogEntries               []fastEntry      `json:"tlogEntries"`
+		TimestampVerificationData *fastTimestamps  `json:"timestampVerificationData"`
 	} `json:"verificationMaterial"`
 	MessageSignature *fastMessage `json:"messageSignature"`
 }
@@ -162,10 +160,16 @@ type fastMessage struct {
 	Signature []byte `json:"signature"`
 }
 
+type fastCertificate struct {
+	RawBytes []byte `json:"rawBytes"`
+}
+
 type fastTimestamps struct {
-	Rfc3161Timestamps []struct {
-		SignedTimestamp []byte `json:"signedTimestamp"`
-	} `json:"rfc3161Timestamps"`
+	Rfc3161Timestamps []fastTimestamp `json:"rfc3161Timestamps"`
+}
+
+type fastTimestamp struct {
+	SignedTimestamp []byte `json:"signedTimestamp"`
 }
 
 type fastEntry struct {
