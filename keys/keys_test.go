@@ -215,13 +215,15 @@ func TestReadPINRefusesEndlessAndSpecialFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big")
-	os.WriteFile(big, bytes.Repeat([]byte("7"), 4097), 0o600)
+	// The content is a marker no path holds: t.TempDir's random digits once held
+	// "777", the content this test first looked for.
+	os.WriteFile(big, bytes.Repeat([]byte("pin-content;"), 342), 0o600) // 4104 bytes
 	for _, src := range []string{"file:/dev/zero", "file:" + fifo, "file:" + big} {
 		done := make(chan error, 1)
 		go func() { _, err := readPIN(src, nil); done <- err }()
 		select {
 		case err := <-done:
-			if !errors.Is(err, ErrPINSource) || strings.Contains(err.Error(), "777") {
+			if !errors.Is(err, ErrPINSource) || strings.Contains(err.Error(), "pin-content") {
 				t.Errorf("readPIN(%s) = %v, want an ErrPINSource that does not show the content", src, err)
 			}
 		case <-time.After(5 * time.Second):
