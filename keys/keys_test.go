@@ -215,8 +215,8 @@ func TestReadPINRefusesEndlessAndSpecialFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big")
-	// The content is a marker no path holds: t.TempDir's random digits once held
-	// "777", the content this test first looked for.
+	// A marker no temporary path holds: the error names the path, whose random digits
+	// can hold any short run of one digit.
 	os.WriteFile(big, bytes.Repeat([]byte("pin-content;"), 342), 0o600) // 4104 bytes
 	for _, src := range []string{"file:/dev/zero", "file:" + fifo, "file:" + big} {
 		done := make(chan error, 1)

@@ -35,7 +35,7 @@ type trustCache struct {
 	mu        sync.Mutex
 	chains    map[[sha256.Size]byte][][]*x509.Certificate // chainKey(CA index, leaf DER) -> chains verified at some time
 	scts      map[[sha256.Size]byte]struct{}              // sctKey(leaf DER, issuer DERs) -> SCT verified
-	tsaChains map[string][][]*x509.Certificate            // TSA index + signer and token certificate DERs -> chains
+	tsaChains map[[sha256.Size]byte][][]*x509.Certificate // tsaChainKey(TSA index, signer and token certificate DERs) -> chains
 	// tsaVerified: SHA-256 of TSA index + token + signature -> the accepted timestamp
 	tsaVerified map[[sha256.Size]byte]root.Timestamp
 	// locks: one fill of an entry at a time (keyLocks)
@@ -54,7 +54,7 @@ func newTrustCache(tm root.TrustedMaterial) *trustCache {
 		return nil
 	}
 	c := &trustCache{tm: tr, cas: tr.FulcioCertificateAuthorities(),
-		chains: map[[sha256.Size]byte][][]*x509.Certificate{}, scts: map[[sha256.Size]byte]struct{}{}, tsaChains: map[string][][]*x509.Certificate{},
+		chains: map[[sha256.Size]byte][][]*x509.Certificate{}, scts: map[[sha256.Size]byte]struct{}{}, tsaChains: map[[sha256.Size]byte][][]*x509.Certificate{},
 		tsaVerified: map[[sha256.Size]byte]root.Timestamp{}}
 	for i, a := range tr.TimestampingAuthorities() {
 		if sa, ok := a.(*root.SigstoreTimestampingAuthority); ok {

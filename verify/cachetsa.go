@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	encasn1 "encoding/asn1"
-	"encoding/binary"
 	"math/big"
 
 	"github.com/digitorus/pkcs7"
@@ -85,7 +84,7 @@ func (a *cachedTSA) verifyToken(parsed *timestamp.Timestamp, signedTimestamp, si
 	if t, ok := a.fromCache(tok, signatureBytes); ok {
 		return t, nil
 	}
-	defer a.c.locks.lock("tsa\n" + tok.key)()
+	defer a.c.locks.lock("tsa\n" + string(tok.key[:]))()
 	if t, ok := a.fromCache(tok, signatureBytes); ok {
 		return t, nil
 	}
@@ -120,7 +119,7 @@ type token struct {
 	ts     *timestamp.Timestamp
 	signer *x509.Certificate
 	certs  []*x509.Certificate
-	key    string
+	key    [sha256.Size]byte // tsaChainKey
 }
 
 // parse reads signedTimestamp, parsed with timestamp.ParseResponse unless the caller
@@ -162,17 +161,23 @@ func (a *cachedTSA) parse(parsed *timestamp.Timestamp, signedTimestamp []byte) (
 	if signer == nil || (a.tsa.Leaf != nil && !a.tsa.Leaf.Equal(signer)) {
 		return nil, false
 	}
-	var b bytes.Buffer
-	put := func(der []byte) {
-		b.Write(binary.BigEndian.AppendUint64(nil, uint64(len(der))))
-		b.Write(der)
-	}
-	b.Write(binary.BigEndian.AppendUint64(nil, uint64(a.idx)))
-	put(signer.Raw)
+	return &token{ts: ts, signer: signer, certs: certs, key: tsaChainKey(a.idx, signer, certs)}, true
+}
+
+// tsaChainKey names the chains of the root's TSA i for a token's signer and
+// certificates: SHA-256 of their DERs, length-prefixed, like chainKey.
+func tsaChainKey(i int, signer *x509.Certificate, certs []*x509.Certificate) [sha256.Size]byte {
+	h := sha256.New()
+	putLen(h, uint64(i))
+	putLen(h, uint64(len(signer.Raw)))
+	h.Write(signer.Raw)
 	for _, c := range certs {
-		put(c.Raw)
+		putLen(h, uint64(len(c.Raw)))
+		h.Write(c.Raw)
 	}
-	return &token{ts: ts, signer: signer, certs: certs, key: b.String()}, true
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // onlySigner is what pkcs7.Parse(ts.RawToken).GetOnlySigner() and its Certificates
